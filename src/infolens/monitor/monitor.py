@@ -1,0 +1,404 @@
+"""The training monitor: measure named layers of a torch model on a fixed probe set.
+
+Three lines in a training loop::
+
+    mon = Monitor(model, ["encoder.3", "head.0"], (x_val, y_val), run_dir="runs/a")
+    for epoch in range(n_epochs):
+        train_one_epoch(...)
+        mon.epoch_end({"train_loss": loss})
+    mon.close()
+
+Each measurement puts every module of the model in eval mode, runs the probe
+set through it under ``torch.no_grad()`` with forward hooks on the monitored
+layers, restores each module's own train/eval flag, applies every measure to
+every layer and logs one row per (epoch, step, layer, measure).  The wall time
+of the whole measurement is logged too (measure ``"monitor_overhead_s"``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import numpy as np
+
+from .._validation import InvalidParameterError
+from .hooks import LayerRecorder
+from .measures import as_measures
+from .probe import ProbeSet
+from .runlog import RunLog
+from .schedule import Schedule
+
+__all__ = ["Monitor", "MODEL_LAYER", "OVERHEAD_MEASURE"]
+
+#: ``layer`` value of rows that describe the whole model (loss, accuracy, overhead).
+MODEL_LAYER = ""
+OVERHEAD_MEASURE = "monitor_overhead_s"
+RUNLOG_NAME = "runlog.jsonl"
+SETTINGS_NAME = "settings.json"
+
+
+def _as_probe(probe):
+    if isinstance(probe, ProbeSet):
+        return probe
+    if isinstance(probe, tuple) and len(probe) in (1, 2):
+        return ProbeSet(*probe)
+    if type(probe).__module__.startswith("torch") and hasattr(probe, "shape"):
+        return ProbeSet(probe)
+    if isinstance(probe, np.ndarray):
+        return ProbeSet(probe)
+    if hasattr(probe, "__iter__"):
+        return ProbeSet.from_loader(probe)
+    raise InvalidParameterError(
+        f"The 'probe' parameter of Monitor must be a ProbeSet, an (x, y) tuple, a tensor or "
+        f"a DataLoader; got {type(probe).__name__}."
+    )
+
+
+def _metric_unit(name):
+    lowered = name.lower()
+    if "acc" in lowered:
+        return "fraction"
+    if "loss" in lowered:
+        return "nats"
+    return ""
+
+
+class Monitor:
+    """Measure information in named layers during training.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    layers : str or list of str
+        Names from ``model.named_modules()``.
+    probe : ProbeSet, (x, y) tuple, tensor or DataLoader
+        The fixed probe set (copied once).
+    measures : list, dict or None, default=None
+        :class:`Measure` objects or callables; ``None`` is DSE(Z), DSMI(Z; Y)
+        and DSMI(Z; X) with the scale-aware bandwidth (``default_measures()``;
+        add ``default_measures(sigma=10)`` for the paper's bandwidth).
+        Measures needing labels are dropped, with a warning, when the probe has
+        none.
+    every : int, default=1
+    unit : {"epoch", "step"}, default="epoch"
+    at_init : bool, default=True
+        Schedule: measure every ``every`` epochs (or steps), and before training.
+    run_dir : str or os.PathLike, optional
+        Folder of the run log (``runlog.jsonl``) and ``settings.json``.
+        Without it rows are kept in memory only (:attr:`rows`).  An existing
+        log is resumed: rows already there are not measured or written again.
+    seed : int, default=0
+        The run's seed, recorded in every row.
+    reduce : str, callable or dict, default="flatten"
+        How layer outputs become (n_samples, n_features); see
+        :mod:`infolens.monitor.hooks`.
+    batch_size : int, default=256
+        Probe samples per forward pass.
+    forward : callable, optional
+        ``forward(model, x_batch)``; default ``model(x_batch)``.
+    device : torch.device or str, optional
+        Where probe batches go; default the device of the model's first
+        parameter (CPU for a model without parameters).
+    accuracy : bool or "auto", default="auto"
+        Log ``probe_accuracy`` (fraction of argmax of the model output equal
+        to the probe label).  ``"auto"``: when the probe has integer labels and
+        the output is a 2-D tensor with more columns than the largest label.
+    tensorboard : bool or str, default=False
+        Also write TensorBoard scalars (to ``run_dir/tensorboard`` or the given
+        folder); needs the ``tensorboard`` package.
+    settings : dict, optional
+        Extra run settings (regime, learning rate, ...) saved in
+        ``settings.json`` and shown in reports.
+    fsync : bool, default=True
+        fsync the run log after each row.
+
+    Attributes
+    ----------
+    epoch, global_step : int
+        Finished epochs and optimizer steps so far.
+    overhead_s : float
+        Total wall time spent measuring, in seconds.
+    """
+
+    def __init__(self, model, layers, probe, *, measures=None, every=1, unit="epoch",
+                 at_init=True, run_dir=None, seed=0, reduce="flatten", batch_size=256,
+                 forward=None, device=None, accuracy="auto", tensorboard=False,
+                 settings=None, fsync=True):
+        import torch
+
+        if not isinstance(model, torch.nn.Module):
+            raise InvalidParameterError(
+                f"The 'model' parameter of Monitor must be a torch.nn.Module; got "
+                f"{type(model).__name__}."
+            )
+        self.model = model
+        self.recorder = LayerRecorder(model, layers, reduce)
+        self.layers = list(self.recorder.modules)
+        self.probe = _as_probe(probe)
+        self.measures = as_measures(measures)
+        if self.probe.y is None:
+            self.measures = [m for m in self.measures if m.reference != "y"]
+        if not self.measures:
+            raise InvalidParameterError("Monitor got no measure that this probe set allows.")
+        self.schedule = Schedule(every, unit, at_init)
+        self.seed = seed
+        self.batch_size = int(batch_size)
+        self.forward = forward
+        if device is None:
+            param = next(iter(model.parameters()), None)
+            device = param.device if param is not None else torch.device("cpu")
+        self.device = torch.device(device)
+        if accuracy not in (True, False, "auto"):
+            raise InvalidParameterError(
+                f"The 'accuracy' parameter of Monitor must be True, False or 'auto'; got "
+                f"{accuracy!r}."
+            )
+        self.accuracy = accuracy
+        self.epoch = 0
+        self.global_step = 0
+        self.overhead_s = 0.0
+        self._started = False
+        self.sinks = []
+        self.run_dir = None if run_dir is None else os.fspath(run_dir)
+        self._memory_rows = []
+        self._memory_keys = set()
+        self.log = None
+        self.settings = {
+            "layers": self.layers,
+            "measures": [{"name": m.name, "reference": m.reference,
+                          "fn": getattr(m.fn, "__name__", repr(m.fn)),
+                          "params": {k: v if isinstance(v, (int, float, str, bool, type(None)))
+                                     else repr(v) for k, v in m.kwargs.items()}}
+                         for m in self.measures],
+            "schedule": self.schedule.to_dict(),
+            "seed": seed,
+            "probe_size": len(self.probe),
+            "reduce": {k: v if isinstance(v, str) else getattr(v, "__name__", "callable")
+                       for k, v in self.recorder.rules.items()},
+            "model": type(model).__name__,
+        }
+        self.settings.update(settings or {})
+        if self.run_dir is not None:
+            self.log = RunLog(os.path.join(self.run_dir, RUNLOG_NAME), fsync=fsync)
+            _write_json_atomic(os.path.join(self.run_dir, SETTINGS_NAME), self.settings)
+        if tensorboard:
+            from .tensorboard import TensorBoardSink
+
+            folder = tensorboard if isinstance(tensorboard, (str, os.PathLike)) else (
+                os.path.join(self.run_dir, "tensorboard") if self.run_dir else None)
+            if folder is None:
+                raise InvalidParameterError(
+                    "tensorboard=True needs a run_dir (or pass the TensorBoard folder as "
+                    "tensorboard='path')."
+                )
+            self.sinks.append(TensorBoardSink(folder, x_axis=self.schedule.unit))
+
+    # ------------------------------------------------------------------ state
+    @property
+    def rows(self):
+        """Every logged row (from the run log when there is one), in order."""
+        return list(self.log.rows) if self.log is not None else list(self._memory_rows)
+
+    def state_dict(self):
+        """Counters to save in a checkpoint (restore with :meth:`load_state_dict`)."""
+        return {"epoch": self.epoch, "step": self.global_step, "started": self._started}
+
+    def load_state_dict(self, state):
+        self.epoch = int(state["epoch"])
+        self.global_step = int(state["step"])
+        self._started = bool(state.get("started", True))
+
+    def _has(self, key):
+        return key in self.log if self.log is not None else key in self._memory_keys
+
+    def _emit(self, row):
+        key = (row["epoch"], row["step"], row["layer"], row["measure"])
+        if self.log is not None:
+            written = self.log.append(row)
+        else:
+            written = key not in self._memory_keys
+            if written:
+                self._memory_keys.add(key)
+                self._memory_rows.append(dict(row, time=time.time()))
+        if written:
+            for sink in self.sinks:
+                sink(row)
+        return written
+
+    # --------------------------------------------------------------- schedule
+    def start(self):
+        """Measure at initialisation (if scheduled); called automatically on first use."""
+        if not self._started:
+            self._started = True
+            if self.schedule.at_init and self.epoch == 0 and self.global_step == 0:
+                self.measure()
+
+    def step(self, n=1):
+        """Call after each optimizer step: counts steps, measures when a step schedule is due.
+
+        Parameters
+        ----------
+        n : int, default=1
+            Steps taken since the last call.
+        """
+        self.start()
+        self.global_step += int(n)
+        if self.schedule.due_step(self.global_step):
+            self.measure()
+
+    def epoch_end(self, metrics=None, *, epoch=None, step=None):
+        """Call after each training epoch: logs ``metrics``, measures when due.
+
+        Parameters
+        ----------
+        metrics : dict, optional
+            ``{name: value}`` or ``{name: (value, unit)}`` for the model as a
+            whole (loss, accuracy ...), logged with ``layer=""``.  Units default
+            to "fraction" for names containing "acc" and "nats" for "loss".
+        epoch, step : int, optional
+            Set the counters explicitly (e.g. after resuming from a
+            checkpoint); by default the epoch counter is incremented.
+        """
+        self.start()
+        self.epoch = self.epoch + 1 if epoch is None else int(epoch)
+        if step is not None:
+            self.global_step = int(step)
+        if metrics:
+            self.log_metrics(metrics)
+        if self.schedule.due_epoch(self.epoch):
+            self.measure()
+
+    def log_metrics(self, metrics, *, epoch=None, step=None):
+        """Log scalar metrics of the whole model at the current (or given) position."""
+        epoch = self.epoch if epoch is None else epoch
+        step = self.global_step if step is None else step
+        for name, value in metrics.items():
+            unit = _metric_unit(name)
+            if isinstance(value, tuple):
+                value, unit = value
+            value = float(value.item() if hasattr(value, "item") else value)
+            self._emit({"epoch": epoch, "step": step, "layer": MODEL_LAYER, "measure": name,
+                        "value": value, "unit": unit, "params": {}, "seed": self.seed})
+
+    # ------------------------------------------------------------ measurement
+    def _pending(self, epoch, step):
+        pending = [(layer, m) for layer in self.layers for m in self.measures
+                   if not self._has((epoch, step, layer, m.name))]
+        acc_needed = self.accuracy is not False and self.probe.y is not None and not self._has(
+            (epoch, step, MODEL_LAYER, "probe_accuracy"))
+        return pending, acc_needed
+
+    def collect(self):
+        """Run the probe set through the model; returns ``({layer: Z}, output_rows)``.
+
+        Every module is put in eval mode and restored to its own previous mode;
+        gradients are off.
+        """
+        import torch
+
+        modes = {m: m.training for m in self.model.modules()}
+        outputs = []
+        try:
+            self.model.eval()
+            with torch.no_grad(), self.recorder as rec:
+                for xb in self.probe.batches(self.batch_size):
+                    rec.set_batch_size(xb.shape[0])
+                    xb = xb.to(self.device)
+                    out = self.forward(self.model, xb) if self.forward else self.model(xb)
+                    outputs.append(out.detach().cpu() if isinstance(out, torch.Tensor) else None)
+        finally:
+            for module, mode in modes.items():
+                module.training = mode
+        n = len(self.probe)
+        for layer, Z in rec.outputs.items():
+            if Z.shape[0] != n:
+                raise InvalidParameterError(
+                    f"Layer {layer!r} produced {Z.shape[0]} rows for {n} probe samples; it "
+                    f"is probably called more than once per forward pass. Monitor a layer "
+                    f"that runs once."
+                )
+        logits = None
+        if outputs and all(o is not None for o in outputs):
+            logits = torch.cat(outputs)
+        return rec.outputs, logits
+
+    def _accuracy(self, logits):
+        y = self.probe.y
+        if logits is None or y is None or y.dtype.kind not in "iub":
+            return None
+        if logits.ndim != 2 or logits.shape[0] != len(y):
+            if self.accuracy is True:
+                raise InvalidParameterError(
+                    f"accuracy=True needs a (n_samples, n_classes) model output; got "
+                    f"{None if logits is None else tuple(logits.shape)}."
+                )
+            return None
+        if self.accuracy == "auto" and logits.shape[1] <= int(y.max()):
+            return None
+        return float((logits.argmax(dim=1).numpy() == y).mean())
+
+    def measure(self, *, epoch=None, step=None):
+        """Measure every layer now (ignores the schedule); returns the rows written."""
+        epoch = self.epoch if epoch is None else int(epoch)
+        step = self.global_step if step is None else int(step)
+        pending, acc_needed = self._pending(epoch, step)
+        if not pending and not acc_needed:
+            return []
+        start = time.perf_counter()
+        embeddings, logits = self.collect()
+        written = []
+        base = {"epoch": epoch, "step": step, "seed": self.seed}
+        if acc_needed:
+            acc = self._accuracy(logits)
+            if acc is not None:
+                row = dict(base, layer=MODEL_LAYER, measure="probe_accuracy", value=acc,
+                           unit="fraction", params={"probe_size": len(self.probe)})
+                if self._emit(row):
+                    written.append(row)
+        for layer, m in pending:
+            Z = embeddings[layer]
+            value, unit, params, elapsed = m(Z, self.probe)
+            row = dict(base, layer=layer, measure=m.name, value=value, unit=unit,
+                       params=params, elapsed_s=elapsed, n_samples=int(Z.shape[0]),
+                       n_features=int(Z.shape[1]))
+            if self._emit(row):
+                written.append(row)
+        elapsed = time.perf_counter() - start
+        self.overhead_s += elapsed
+        row = dict(base, layer=MODEL_LAYER, measure=OVERHEAD_MEASURE, value=elapsed, unit="s",
+                   params={"n_layers": len(self.layers), "n_measures": len(self.measures)})
+        self._emit(row)
+        return written
+
+    def history(self, measure, layer=MODEL_LAYER):
+        """``(epochs, steps, values)`` arrays of one measure at one layer, in log order."""
+        rows = [r for r in self.rows if r["measure"] == measure and r["layer"] == layer]
+        return (np.array([r["epoch"] for r in rows]), np.array([r["step"] for r in rows]),
+                np.array([r["value"] for r in rows], dtype=float))
+
+    def close(self):
+        """Flush and close the run log and the sinks."""
+        if self.log is not None:
+            self.log.close()
+        for sink in self.sinks:
+            close = getattr(sink, "close", None)
+            if close:
+                close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+def _write_json_atomic(path, data):
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, sort_keys=True, default=str)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
