@@ -1,0 +1,560 @@
+"""Read a batch manifest (YAML or CSV) into a list of tasks.
+
+A manifest lists *entries* (the inputs) and the *measures* to compute on each;
+every (entry, measure, parameters) triple becomes one :class:`Task`.  An entry
+is one of:
+
+* an **embedding file** (``embeddings:``; ``.npy``, ``.npz`` or ``.csv``),
+  optionally with a ``labels:`` file for measures that need a reference
+  variable (an ``.npz`` may hold both, as ``Z`` and ``Y``);
+* a **checkpoint plus a probe set** (``checkpoint:``, ``factory:``,
+  ``probe:``): ``factory`` (``"module:function"``, called with
+  ``factory_kwargs``) builds the network, the checkpoint's ``state_dict`` is
+  loaded into it with ``torch.load(weights_only=True)``, and the embeddings are
+  the outputs of module ``layer`` (default: the model output) on the probe
+  inputs;
+* a **model factory plus a probe set** (``factory:`` and ``probe:`` only):
+  the factory returns a ready model (any callable);
+* a **local model directory** (``model:``, a Hugging Face / sentence-transformers
+  folder) plus a probe set; it is read with downloads switched off.
+
+Tasks carry paths, never arrays: workers read the files themselves.  Each
+task's identity is a content hash of its input files (plus the factory name,
+its arguments and the layer), so renaming or moving a file keeps its stored
+results, and editing a file makes new ones.
+
+YAML example::
+
+    measures:                  # default for every entry
+      - dse
+      - dsmi: {n_repeats: 3}
+    entries:
+      - embeddings: emb/step100.npy
+        labels: emb/labels.npy
+        step: 100
+        layer: fc1
+      - checkpoint: ckpt/epoch5.pt
+        factory: mypkg.models:make_net
+        factory_kwargs: {width: 64}
+        probe: probe.npz          # arrays X and y
+        layer: body.2
+        measures: [dse]           # overrides the default
+
+CSV example (one task per row; relative paths are relative to the manifest)::
+
+    embeddings,labels,measure,params,step,layer
+    emb/step100.npy,emb/labels.npy,dsmi,"{""n_repeats"": 3}",100,fc1
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import importlib
+import inspect
+import json
+import math
+import numbers
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .._validation import InvalidParameterError
+
+__all__ = [
+    "ENTRY_KINDS",
+    "Manifest",
+    "Task",
+    "canonical_json",
+    "file_digest",
+    "load_manifest",
+    "make_tasks",
+    "resolve_measure",
+]
+
+ENTRY_KINDS = ("embeddings", "checkpoint", "factory", "model")
+#: Keys an entry may hold; anything else is refused (a typo would silently drop data).
+_ENTRY_KEYS = {
+    "embeddings", "labels", "checkpoint", "factory", "factory_kwargs", "probe", "model",
+    "layer", "step", "epoch", "name", "accuracy", "measures", "meta",
+}
+_META_KEYS = ("name", "epoch", "step", "layer", "accuracy")
+_CHUNK = 1 << 20
+
+
+def canonical_json(obj):
+    """Serialise ``obj`` with sorted keys and no spaces (the identity of parameters)."""
+    return json.dumps(_plain(obj), sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def _plain(obj):
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str):
+        return obj
+    if isinstance(obj, numbers.Integral):
+        return int(obj)
+    if isinstance(obj, numbers.Real):
+        if not math.isfinite(obj):
+            raise InvalidParameterError(f"Manifest parameters must be finite numbers; got {obj!r}.")
+        return float(obj)
+    raise InvalidParameterError(
+        f"Manifest parameters must be numbers, strings, booleans, lists or mappings; got "
+        f"{type(obj).__name__} {obj!r}."
+    )
+
+
+def file_digest(path):
+    """SHA-256 hex digest of a file's bytes, or of a directory's files (names and bytes)."""
+    path = Path(path)
+    h = hashlib.sha256()
+    if path.is_dir():
+        for sub in sorted(p for p in path.rglob("*") if p.is_file()):
+            h.update(sub.relative_to(path).as_posix().encode() + b"\0")
+            h.update(file_digest(sub).encode())
+        return h.hexdigest()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------- measures
+
+
+@dataclass(frozen=True)
+class MeasureSpec:
+    """A measure function and what it needs."""
+
+    name: str
+    function: object
+    needs_reference: bool
+    accepts_result: bool
+    parameters: tuple
+
+
+def resolve_measure(name):
+    """Find the function behind a measure name.
+
+    Parameters
+    ----------
+    name : str
+        A public measure of :mod:`infolens` (``"dse"``, ``"dsmi"``, ``"ase"``,
+        ...), or ``"module:function"`` for one's own measure with the signature
+        ``f(Z, **params)`` or ``f(Z, Y, **params)``.
+
+    Returns
+    -------
+    MeasureSpec
+    """
+    if not isinstance(name, str) or not name:
+        raise InvalidParameterError(
+            f"A measure must be named by a string such as 'dse' or 'mypkg.measures:score'; "
+            f"got {name!r}."
+        )
+    if ":" in name:
+        func = import_callable(name, "measure")
+    else:
+        import infolens
+
+        func = getattr(infolens, name, None)
+        public = [n for n in getattr(infolens, "__all__", []) if n.islower() and callable(
+            getattr(infolens, n, None))]
+        if func is None or not callable(func) or name not in public:
+            raise InvalidParameterError(
+                f"Unknown measure {name!r}. Known measures: {', '.join(sorted(public))}; or "
+                f"name your own function as 'module:function'."
+            )
+    sig = inspect.signature(func)
+    positional = [
+        p for p in sig.parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+    ]
+    if not positional:
+        raise InvalidParameterError(
+            f"The measure {name!r} must take the embeddings as its first positional argument."
+        )
+    keywords = tuple(
+        p.name for p in sig.parameters.values()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.default is not p.empty
+    )
+    has_var_kw = any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
+    return MeasureSpec(
+        name=name,
+        function=func,
+        needs_reference=len(positional) >= 2,
+        accepts_result="return_result" in sig.parameters,
+        parameters=None if has_var_kw else keywords,
+    )
+
+
+def import_callable(spec, what):
+    """Import ``"module:attribute"`` (dotted attributes allowed) and check it is callable."""
+    if not isinstance(spec, str) or spec.count(":") != 1:
+        raise InvalidParameterError(
+            f"A {what} must be given as 'module:function' (e.g. 'torchvision.models:resnet18'); "
+            f"got {spec!r}."
+        )
+    module_name, attr = spec.split(":")
+    try:
+        obj = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise InvalidParameterError(
+            f"Cannot import module {module_name!r} of the {what} {spec!r}: {exc}. Install it "
+            f"or put its folder on PYTHONPATH (on every worker too)."
+        ) from None
+    for part in attr.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            raise InvalidParameterError(f"Module {module_name!r} has no attribute {attr!r} ({what} {spec!r}).")
+    if not callable(obj):
+        raise InvalidParameterError(f"The {what} {spec!r} is not callable.")
+    return obj
+
+
+def _parse_measures(raw, where):
+    """Normalise the accepted spellings into a list of ``(name, params)``."""
+    if raw is None:
+        return None
+    if isinstance(raw, (str, dict)):
+        raw = [raw]
+    if not isinstance(raw, list) or not raw:
+        raise InvalidParameterError(
+            f"'measures' in {where} must be a non-empty list such as [dse, {{dsmi: "
+            f"{{n_repeats: 3}}}}]; got {raw!r}."
+        )
+    out = []
+    for item in raw:
+        if isinstance(item, str):
+            out.append((item, {}))
+        elif isinstance(item, dict) and set(item) <= {"name", "params"} and "name" in item:
+            out.append((item["name"], item.get("params") or {}))
+        elif isinstance(item, dict) and len(item) == 1:
+            (name, params), = item.items()
+            out.append((name, params or {}))
+        else:
+            raise InvalidParameterError(
+                f"Cannot read measure {item!r} in {where}: write a name ('dse'), "
+                f"{{dse: {{t: 2}}}} or {{name: dse, params: {{t: 2}}}}."
+            )
+        if not isinstance(out[-1][1], dict):
+            raise InvalidParameterError(
+                f"The parameters of measure {out[-1][0]!r} in {where} must be a mapping; "
+                f"got {out[-1][1]!r}."
+            )
+    return out
+
+
+def _check_params(spec, params, where):
+    if "return_result" in params:
+        raise InvalidParameterError(f"'return_result' is set by the batch runner; remove it from {where}.")
+    if spec.parameters is not None:
+        unknown = sorted(set(params) - set(spec.parameters))
+        if unknown:
+            valid = ", ".join(p for p in spec.parameters if p != "return_result")
+            raise InvalidParameterError(
+                f"Measure {spec.name!r} in {where} has no parameter(s) {', '.join(unknown)}. "
+                f"Valid: {valid}."
+            )
+
+
+# ---------------------------------------------------------------- tasks
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work: a measure with parameters on one input.
+
+    Attributes
+    ----------
+    input_hash : str
+        SHA-256 of the input's identity (file contents, factory, layer).
+    measure : str
+    params : dict
+        The parameters given in the manifest (not the resolved defaults).
+    params_json : str
+        ``canonical_json(params)``; with ``input_hash`` and ``measure`` it is
+        the task's key in the results store.
+    source : dict
+        Paths (absolute) and their digests; what a worker needs to load the input.
+    meta : dict
+        ``name``, ``epoch``, ``step``, ``layer``, ``accuracy`` and free-form
+        ``meta`` from the manifest; stored with the result, not part of the key.
+    """
+
+    input_hash: str
+    measure: str
+    params: dict
+    params_json: str
+    source: dict
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def key(self):
+        return (self.input_hash, self.measure, self.params_json)
+
+    def payload(self):
+        """The picklable description a worker receives (plain dicts and strings)."""
+        return {
+            "input_hash": self.input_hash,
+            "measure": self.measure,
+            "params": dict(self.params),
+            "source": dict(self.source),
+        }
+
+
+@dataclass
+class Manifest:
+    """The tasks of a manifest file, in file order, duplicates removed."""
+
+    path: str | None
+    tasks: list
+
+    def __len__(self):
+        return len(self.tasks)
+
+
+def _entry_kind(entry, where):
+    has = {k for k in ("embeddings", "checkpoint", "factory", "model") if entry.get(k)}
+    if "embeddings" in has:
+        if has - {"embeddings"} or entry.get("probe"):
+            raise InvalidParameterError(
+                f"{where} mixes an embedding file with a model; an entry is either "
+                f"'embeddings' (+ 'labels') or a model ('checkpoint'+'factory', 'factory' or "
+                f"'model') with a 'probe'."
+            )
+        return "embeddings"
+    if "model" in has:
+        if has - {"model"}:
+            raise InvalidParameterError(f"{where}: 'model' (a local directory) excludes 'factory' and 'checkpoint'.")
+        kind = "model"
+    elif "checkpoint" in has:
+        if "factory" not in has:
+            raise InvalidParameterError(
+                f"{where} has a 'checkpoint' but no 'factory': a state_dict needs the code "
+                f"that builds the network, e.g. factory: mypkg.models:make_net."
+            )
+        kind = "checkpoint"
+    elif "factory" in has:
+        kind = "factory"
+    else:
+        raise InvalidParameterError(
+            f"{where} names no input: give 'embeddings', 'checkpoint' + 'factory' + 'probe', "
+            f"'factory' + 'probe', or 'model' + 'probe'. Got keys {sorted(entry)}."
+        )
+    if not entry.get("probe"):
+        raise InvalidParameterError(f"{where} is a model entry without a 'probe' set (an .npz with X and y, or a .json of texts).")
+    return kind
+
+
+def _resolve_path(value, base, role, where, allow_dir=False):
+    if not isinstance(value, str):
+        raise InvalidParameterError(f"'{role}' in {where} must be a path string; got {value!r}.")
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        path = (base / path)
+    path = path.resolve()
+    if not path.exists():
+        raise InvalidParameterError(f"The {role} file {str(path)!r} named in {where} does not exist.")
+    if path.is_dir() and not allow_dir:
+        raise InvalidParameterError(f"The {role} path {str(path)!r} in {where} is a directory; give a file.")
+    return str(path)
+
+
+def _factory_identity(spec):
+    """The factory name plus the digest of its module's source file, when it has one."""
+    func = import_callable(spec, "factory")
+    module = inspect.getmodule(func)
+    source = getattr(module, "__file__", None)
+    return {"factory": spec, "factory_source": file_digest(source) if source else None}
+
+
+def _source_of(entry, kind, base, where):
+    source = {"kind": kind}
+    identity = {"kind": kind}
+    roles = {
+        "embeddings": ("embeddings", "labels"),
+        "checkpoint": ("checkpoint", "probe"),
+        "factory": ("probe",),
+        "model": ("model", "probe"),
+    }[kind]
+    for role in roles:
+        if entry.get(role) is None:
+            continue
+        path = _resolve_path(entry[role], base, role, where, allow_dir=(role == "model"))
+        source[role] = path
+        digest = file_digest(path)
+        source[role + "_sha256"] = digest
+        identity[role] = digest
+    if kind in ("checkpoint", "factory"):
+        kwargs = entry.get("factory_kwargs") or {}
+        if not isinstance(kwargs, dict):
+            raise InvalidParameterError(f"'factory_kwargs' in {where} must be a mapping; got {kwargs!r}.")
+        source["factory"] = entry["factory"]
+        source["factory_kwargs"] = kwargs
+        identity.update(_factory_identity(entry["factory"]))
+        identity["factory_kwargs"] = kwargs
+    if kind != "embeddings":
+        layer = entry.get("layer")
+        if layer is not None and not isinstance(layer, str):
+            raise InvalidParameterError(f"'layer' in {where} must be a module name string; got {layer!r}.")
+        source["layer"] = layer
+        identity["layer"] = layer
+    return source, hashlib.sha256(canonical_json(identity).encode()).hexdigest()
+
+
+def make_tasks(entries, measures=None, *, base_dir=".", where="manifest"):
+    """Build tasks from entry mappings (the parsed form of a manifest).
+
+    Parameters
+    ----------
+    entries : list of dict
+        See the module docstring for the keys.
+    measures : list, optional
+        Default measures for entries without their own ``measures``.
+    base_dir : path-like
+        Folder that relative paths are resolved against.
+
+    Returns
+    -------
+    list of Task
+        In entry order; a task whose key repeats an earlier one is dropped.
+    """
+    base = Path(base_dir).resolve()
+    defaults = _parse_measures(measures, f"{where} (top level)")
+    if not isinstance(entries, list) or not entries:
+        raise InvalidParameterError(f"{where} lists no entries; add an 'entries:' list.")
+    specs = {}
+    tasks, seen = [], set()
+    for i, entry in enumerate(entries):
+        label = f"{where}, entry {i + 1}"
+        if not isinstance(entry, dict):
+            raise InvalidParameterError(f"{label} must be a mapping of keys to values; got {entry!r}.")
+        unknown = sorted(set(entry) - _ENTRY_KEYS)
+        if unknown:
+            raise InvalidParameterError(
+                f"{label} has unknown key(s) {', '.join(unknown)}. Valid keys: "
+                f"{', '.join(sorted(_ENTRY_KEYS))}."
+            )
+        kind = _entry_kind(entry, label)
+        source, input_hash = _source_of(entry, kind, base, label)
+        meas = _parse_measures(entry.get("measures"), label) or defaults
+        if not meas:
+            raise InvalidParameterError(f"{label} has no measures and the manifest sets no default 'measures'.")
+        meta = {k: entry.get(k) for k in _META_KEYS if entry.get(k) is not None}
+        if entry.get("meta") is not None:
+            meta["meta"] = _plain(entry["meta"])
+        for name, params in meas:
+            spec = specs.get(name) or specs.setdefault(name, resolve_measure(name))
+            _check_params(spec, params, f"{label}, measure {name!r}")
+            if spec.needs_reference and kind == "embeddings" and "labels" not in source \
+                    and not str(source["embeddings"]).lower().endswith(".npz"):
+                raise InvalidParameterError(
+                    f"Measure {name!r} needs a reference variable but {label} has no 'labels' "
+                    f"file. Add labels: path/to/labels.npy (or store Z and Y in one .npz)."
+                )
+            task = Task(input_hash, name, _plain(params), canonical_json(params), source, meta)
+            if task.key not in seen:
+                seen.add(task.key)
+                tasks.append(task)
+    return tasks
+
+
+def _coerce_cell(value):
+    value = value.strip()
+    if value == "":
+        return None
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except ValueError:
+            pass
+    return value
+
+
+def _read_csv(path):
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(row for row in fh if not row.lstrip().startswith("#"))
+        if not reader.fieldnames or "measure" not in reader.fieldnames:
+            raise InvalidParameterError(
+                f"CSV manifest {str(path)!r} needs a header with a 'measure' column (and "
+                f"'embeddings' or 'checkpoint'/'factory'/'model' + 'probe'); got columns "
+                f"{reader.fieldnames}."
+            )
+        entries = []
+        for line, row in enumerate(reader, start=2):
+            entry = {}
+            for key, value in row.items():
+                if key is None:
+                    raise InvalidParameterError(f"{str(path)!r} line {line} has more cells than the header.")
+                value = _coerce_cell(value or "")
+                if value is None:
+                    continue
+                if key in ("embeddings", "labels", "checkpoint", "factory", "probe", "model",
+                           "layer", "name"):
+                    value = str(value)
+                entry[key] = value
+            params = entry.pop("params", None)
+            if params is not None:
+                try:
+                    params = json.loads(str(params))
+                except json.JSONDecodeError as exc:
+                    raise InvalidParameterError(
+                        f"{str(path)!r} line {line}: the 'params' cell must be a JSON object such "
+                        f"as {{\"t\": 2}}; {exc}."
+                    ) from None
+            kwargs = entry.get("factory_kwargs")
+            if kwargs is not None:
+                entry["factory_kwargs"] = json.loads(str(kwargs))
+            entry["measures"] = [{"name": entry.pop("measure"), "params": params or {}}]
+            entries.append(entry)
+    return entries, None
+
+
+def _read_yaml(path):
+    try:
+        import yaml
+    except ImportError:
+        raise InvalidParameterError(
+            "Reading a YAML manifest needs PyYAML: pip install 'infolens[dask]' (or pyyaml), "
+            "or write the manifest as CSV."
+        ) from None
+    with open(path, encoding="utf-8") as fh:
+        try:
+            doc = yaml.safe_load(fh)
+        except yaml.YAMLError as exc:
+            raise InvalidParameterError(f"{str(path)!r} is not valid YAML: {' '.join(str(exc).split())}") from None
+    if isinstance(doc, list):
+        return doc, None
+    if not isinstance(doc, dict) or "entries" not in doc:
+        raise InvalidParameterError(
+            f"YAML manifest {str(path)!r} must be a mapping with 'entries:' (and optionally "
+            f"'measures:'), or a list of entries."
+        )
+    unknown = sorted(set(doc) - {"entries", "measures"})
+    if unknown:
+        raise InvalidParameterError(f"YAML manifest {str(path)!r} has unknown top-level key(s) {unknown}; valid: entries, measures.")
+    return doc["entries"], doc.get("measures")
+
+
+def load_manifest(path):
+    """Read a ``.yaml``/``.yml`` or ``.csv`` manifest into a :class:`Manifest`.
+
+    Every file named is checked to exist and hashed here, on the machine that
+    submits the work; workers re-check the hashes when they read the files.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise InvalidParameterError(f"Manifest {str(path)!r} does not exist or is not a file.")
+    ext = path.suffix.lower()
+    if ext in (".yaml", ".yml"):
+        entries, measures = _read_yaml(path)
+    elif ext == ".csv":
+        entries, measures = _read_csv(path)
+    else:
+        raise InvalidParameterError(
+            f"Manifest {str(path)!r} must end in .yaml, .yml or .csv; got {path.suffix or '(none)'!r}."
+        )
+    tasks = make_tasks(entries, measures, base_dir=path.parent, where=str(path))
+    return Manifest(str(path.resolve()), tasks)

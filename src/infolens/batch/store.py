@@ -1,0 +1,257 @@
+"""A results store that loses nothing: one SQLite file in WAL mode.
+
+One row per task key ``(input_hash, measure, params)``.  Only the process that
+submits the work writes (workers return their results to it), and each
+finished task is committed on its own, so a crash or a killed run keeps every
+result finished before it; running the same manifest again skips them.
+
+* A ``done`` row is never overwritten: writing it twice is a no-op.
+* A ``failed`` row (the task raised on every one of its attempts) keeps the
+  error text; a later run tries the task again and replaces the row if it
+  then succeeds.
+
+Export with :meth:`ResultStore.export` to CSV (always) or Parquet (needs
+pyarrow).  The CSV's ``epoch, step, layer, measure, value, unit`` columns are
+the ones ``infolens report`` reads.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import json
+import sqlite3
+from pathlib import Path
+
+from .._validation import InvalidParameterError
+
+__all__ = ["EXPORT_COLUMNS", "ResultStore"]
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS results (
+    input_hash      TEXT NOT NULL,
+    measure         TEXT NOT NULL,
+    params          TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('done', 'failed')),
+    value           REAL,
+    unit            TEXT,
+    resolved_params TEXT,
+    details         TEXT,
+    error           TEXT,
+    attempts        INTEGER NOT NULL,
+    name            TEXT,
+    epoch           INTEGER,
+    step            INTEGER,
+    layer           TEXT,
+    accuracy        REAL,
+    meta            TEXT,
+    source          TEXT,
+    elapsed_s       REAL,
+    worker          TEXT,
+    finished_at     TEXT NOT NULL,
+    PRIMARY KEY (input_hash, measure, params)
+);
+CREATE TABLE IF NOT EXISTS store_info (key TEXT PRIMARY KEY, value TEXT);
+"""
+
+#: Column order of exports; the first six are what ``infolens report`` reads.
+EXPORT_COLUMNS = (
+    "epoch", "step", "layer", "measure", "value", "unit", "name", "accuracy", "params",
+    "status", "error", "attempts", "input_hash", "resolved_params", "elapsed_s", "worker",
+    "finished_at", "source", "meta",
+)
+
+
+class ResultStore:
+    """The SQLite results store.
+
+    Parameters
+    ----------
+    path : path-like
+        The database file; created (with its folder) if missing.
+    timeout_s : float, default=30
+        How long a write waits for another process's lock before failing.
+
+    Use as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(self, path, *, timeout_s=30.0):
+        self.path = Path(path).expanduser()
+        if self.path.is_dir():
+            raise InvalidParameterError(f"The store path {str(self.path)!r} is a directory; give a file such as results.sqlite.")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(str(self.path), timeout=timeout_s, isolation_level=None)
+            mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise InvalidParameterError(
+                f"{str(self.path)!r} is not an infolens results store (SQLite said: {exc}). "
+                f"Pass a new file name with --store."
+            ) from None
+        if mode.lower() != "wal":
+            raise InvalidParameterError(
+                f"SQLite could not put {str(self.path)!r} in WAL mode (got {mode!r}); the store "
+                f"must live on a local file system, not a network share."
+            )
+        self._db.execute(
+            "INSERT OR IGNORE INTO store_info VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
+
+    # -- lifecycle
+    def close(self):
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- queries
+    def done_keys(self):
+        """Set of ``(input_hash, measure, params)`` with a finished value."""
+        cur = self._db.execute("SELECT input_hash, measure, params FROM results WHERE status='done'")
+        return set(map(tuple, cur.fetchall()))
+
+    def status_of(self, key):
+        row = self._db.execute(
+            "SELECT status FROM results WHERE input_hash=? AND measure=? AND params=?", key
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def rows(self, status=None):
+        """All rows as dicts (``status`` filters to ``"done"`` or ``"failed"``)."""
+        self._db.row_factory = sqlite3.Row
+        try:
+            sql = "SELECT * FROM results"
+            args = ()
+            if status is not None:
+                sql += " WHERE status=?"
+                args = (status,)
+            sql += " ORDER BY name, epoch, step, layer, measure, params, input_hash"
+            return [dict(r) for r in self._db.execute(sql, args).fetchall()]
+        finally:
+            self._db.row_factory = None
+
+    def counts(self):
+        """``{"done": n, "failed": m}``."""
+        out = {"done": 0, "failed": 0}
+        for status, n in self._db.execute("SELECT status, COUNT(*) FROM results GROUP BY status"):
+            out[status] = n
+        return out
+
+    def __len__(self):
+        return self._db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+
+    # -- writes
+    def record(self, task, outcome, *, attempts):
+        """Store the outcome of one finished task (idempotent).
+
+        Parameters
+        ----------
+        task : Task
+        outcome : dict
+            What :func:`infolens.batch.engine.run_task` returned: ``status``
+            ``"done"`` with ``value``, ``unit``, ``resolved_params``,
+            ``details``, ``elapsed_s``, ``worker``; or ``"failed"`` with
+            ``error``.
+        attempts : int
+            How many times the task ran.
+
+        Returns
+        -------
+        bool
+            True if the row was written, False if a finished value was
+            already stored under the key.
+        """
+        status = outcome["status"]
+        if status not in ("done", "failed"):
+            raise ValueError(f"unknown outcome status {status!r}")
+        meta = task.meta
+        row = (
+            task.input_hash, task.measure, task.params_json, status,
+            outcome.get("value"), outcome.get("unit"),
+            _json_or_none(outcome.get("resolved_params")), _json_or_none(outcome.get("details")),
+            outcome.get("error"), int(attempts),
+            meta.get("name"), meta.get("epoch"), meta.get("step"), meta.get("layer"),
+            meta.get("accuracy"), _json_or_none(meta.get("meta")),
+            json.dumps({k: v for k, v in task.source.items() if not k.endswith("_sha256")},
+                       sort_keys=True),
+            outcome.get("elapsed_s"), outcome.get("worker"),
+            _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        )
+        placeholders = ",".join("?" * len(row))
+        # A done row is final; a failed row may be replaced by a later success
+        # (or by a newer failure with its newer error).
+        cur = self._db.execute(
+            f"INSERT INTO results VALUES ({placeholders}) "
+            "ON CONFLICT (input_hash, measure, params) DO UPDATE SET "
+            "status=excluded.status, value=excluded.value, unit=excluded.unit, "
+            "resolved_params=excluded.resolved_params, details=excluded.details, "
+            "error=excluded.error, attempts=results.attempts + excluded.attempts, "
+            "elapsed_s=excluded.elapsed_s, worker=excluded.worker, "
+            "finished_at=excluded.finished_at WHERE results.status='failed'",
+            row,
+        )
+        return cur.rowcount == 1
+
+    # -- export
+    def export(self, path, *, status=None):
+        """Write the rows to ``.csv`` or ``.parquet`` (chosen by the extension).
+
+        Returns the number of rows written.
+        """
+        path = Path(path).expanduser()
+        ext = path.suffix.lower()
+        rows = self.rows(status)
+        if ext == ".csv":
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "w", newline="", encoding="utf-8") as fh:
+                writer = csv.DictWriter(fh, fieldnames=EXPORT_COLUMNS, extrasaction="ignore")
+                writer.writeheader()
+                for row in rows:
+                    writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in EXPORT_COLUMNS})
+            return len(rows)
+        if ext in (".parquet", ".pq"):
+            try:
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+            except ImportError:
+                raise InvalidParameterError(
+                    "Parquet export needs pyarrow, which is not installed: pip install pyarrow, "
+                    "or export to .csv instead."
+                ) from None
+            columns = {k: [row.get(k) for row in rows] for k in EXPORT_COLUMNS}
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(pa.table(columns), str(path))
+            return len(rows)
+        raise InvalidParameterError(
+            f"Cannot export to {str(path)!r}: the extension must be .csv or .parquet; got "
+            f"{path.suffix or '(none)'!r}."
+        )
+
+
+def _json_or_none(obj):
+    if obj is None:
+        return None
+    if isinstance(obj, str):
+        return obj
+    return json.dumps(obj, sort_keys=True, default=_default)
+
+
+def _default(obj):
+    try:
+        import numpy as np
+
+        if isinstance(obj, np.ndarray):
+            return obj.tolist()
+        if isinstance(obj, np.generic):
+            return obj.item()
+    except ImportError:  # pragma: no cover
+        pass
+    return repr(obj)
