@@ -19,6 +19,9 @@ __all__ = ["CLIError", "COMMAND_MODULES", "build_parser", "main"]
 #: Modules that each define ``add_parser(subparsers)``.
 COMMAND_MODULES = (
     "infolens.cli_core",
+    "infolens.cli_demo",
+    "infolens.cli_batch",
+    "infolens.cli_report",
 )
 
 
