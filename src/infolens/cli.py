@@ -20,8 +20,6 @@ __all__ = ["CLIError", "COMMAND_MODULES", "build_parser", "main"]
 COMMAND_MODULES = (
     "infolens.cli_core",
     "infolens.cli_demo",
-    "infolens.cli_batch",
-    "infolens.cli_report",
 )
 
 
