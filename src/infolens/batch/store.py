@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .._validation import InvalidParameterError
 
-__all__ = ["EXPORT_COLUMNS", "ResultStore"]
+__all__ = ["EXPORT_COLUMNS", "ResultStore", "check_export_path"]
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -206,7 +206,7 @@ class ResultStore:
 
         Returns the number of rows written.
         """
-        path = Path(path).expanduser()
+        path = check_export_path(path)
         ext = path.suffix.lower()
         rows = self.rows(status)
         if ext == ".csv":
@@ -218,22 +218,35 @@ class ResultStore:
                     writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in EXPORT_COLUMNS})
             return len(rows)
         if ext in (".parquet", ".pq"):
-            try:
-                import pyarrow as pa
-                import pyarrow.parquet as pq
-            except ImportError:
-                raise InvalidParameterError(
-                    "Parquet export needs pyarrow, which is not installed: pip install pyarrow, "
-                    "or export to .csv instead."
-                ) from None
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
             columns = {k: [row.get(k) for row in rows] for k in EXPORT_COLUMNS}
             path.parent.mkdir(parents=True, exist_ok=True)
             pq.write_table(pa.table(columns), str(path))
             return len(rows)
+        raise AssertionError(ext)  # check_export_path admits nothing else
+
+
+def check_export_path(path):
+    """Check that ``path`` can be exported to (before a long run); returns it as a Path."""
+    path = Path(path).expanduser()
+    ext = path.suffix.lower()
+    if ext in (".parquet", ".pq"):
+        try:
+            import pyarrow  # noqa: F401
+            import pyarrow.parquet  # noqa: F401
+        except ImportError:
+            raise InvalidParameterError(
+                "Parquet export needs pyarrow, which is not installed: pip install pyarrow, "
+                "or export to .csv instead."
+            ) from None
+    elif ext != ".csv":
         raise InvalidParameterError(
             f"Cannot export to {str(path)!r}: the extension must be .csv or .parquet; got "
             f"{path.suffix or '(none)'!r}."
         )
+    return path
 
 
 def _json_or_none(obj):
