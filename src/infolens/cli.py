@@ -20,6 +20,7 @@ __all__ = ["CLIError", "COMMAND_MODULES", "build_parser", "main"]
 COMMAND_MODULES = (
     "infolens.cli_core",
     "infolens.cli_demo",
+    "infolens.cli_batch",
 )
 
 
