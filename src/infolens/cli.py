@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "infolens.cli_core",
     "infolens.cli_demo",
     "infolens.cli_batch",
+    "infolens.cli_report",
 )
 
 
