@@ -41,17 +41,25 @@ def _interval(low, high, closed_low=True, closed_high=True):
     return f"{left}{lo}, {hi}{right}"
 
 
-def check_int(value, name, caller, *, low=None, high=None, allow_none=False):
-    """Return ``value`` as an int, or raise a message naming ``name`` and ``caller``."""
+def check_int(value, name, caller, *, low=None, high=None, allow_none=False, also=()):
+    """Return ``value`` as an int, or raise a message naming ``name`` and ``caller``.
+
+    ``also`` lists other accepted values (e.g. ``"auto"``), resolved by the
+    caller before this check, so that the message mentions them.
+    """
     if value is None and allow_none:
         return None
     ok_type = isinstance(value, numbers.Integral) and not isinstance(value, bool)
     ok_range = ok_type and (low is None or value >= low) and (high is None or value <= high)
     if not ok_range:
-        none = " or None" if allow_none else ""
+        others = (["None"] if allow_none else []) + [repr(a) for a in also]
+        if len(others) > 1:
+            tail = ", " + ", ".join(others[:-1]) + " or " + others[-1]
+        else:
+            tail = "".join(" or " + o for o in others)
         raise InvalidParameterError(
             f"The {name!r} parameter of {caller} must be an int in the range "
-            f"{_interval(low, high)}{none}. Got {value!r} instead."
+            f"{_interval(low, high)}{tail}. Got {value!r} instead."
         )
     return int(value)
 

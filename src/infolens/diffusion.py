@@ -15,6 +15,8 @@ each class (see :mod:`infolens._conditioning`).
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from ._conditioning import partition_mi, reference_subsample, subsample
@@ -56,6 +58,23 @@ REFERENCE_MAX_N = 10000
 REFERENCE_SIGMA = 10.0
 
 
+def _check_sigma(sigma, caller, parity):
+    """A positive finite number or a rule name; ``"auto"`` resolved for the preset."""
+    if isinstance(sigma, str) and sigma == "auto":
+        return REFERENCE_SIGMA if parity else "median"
+    if isinstance(sigma, str) and sigma in BANDWIDTH_RULES:
+        return sigma
+    if (isinstance(sigma, numbers.Real) and not isinstance(sigma, bool)
+            and np.isfinite(sigma) and sigma > 0):
+        return float(sigma)
+    rules = ", ".join(repr(r) for r in ("auto",) + BANDWIDTH_RULES)
+    raise InvalidParameterError(
+        f"The 'sigma' parameter of {caller} must be a float in the range (0, inf) or one of "
+        f"{rules}. Got {sigma!r} instead. Pass a positive length in the units of Z, or "
+        f"sigma='auto' for the scale-aware default."
+    )
+
+
 class _Settings:
     """Parameters shared by every diffusion measure, validated and resolved once."""
 
@@ -64,11 +83,7 @@ class _Settings:
         self.caller = caller
         self.preset = check_option(preset, "preset", caller, PRESETS)
         self.parity = self.preset == "dse-dsmi"
-        if isinstance(sigma, str) and sigma == "auto":
-            sigma = REFERENCE_SIGMA if self.parity else "median"
-        elif isinstance(sigma, str) and sigma not in BANDWIDTH_RULES:
-            check_option(sigma, "sigma", caller, ("auto",) + BANDWIDTH_RULES)
-        self.sigma = sigma
+        self.sigma = _check_sigma(sigma, caller, self.parity)
         self.t = check_int(t, "t", caller, low=1)
         self.alpha = check_real(alpha, "alpha", caller, low=0.0, high=1.0)
         self.log_base, self.unit = resolve_base(base, caller)
@@ -76,7 +91,8 @@ class _Settings:
         self.keep_trivial = check_bool(keep_trivial, "keep_trivial", caller)
         if isinstance(max_n, str) and max_n == "auto":
             max_n = REFERENCE_MAX_N if self.parity else None
-        self.max_n = check_int(max_n, "max_n", caller, low=2, allow_none=True)
+        self.max_n = check_int(max_n, "max_n", caller, low=2, allow_none=True,
+                               also=("auto",))
         self.method = check_option(method, "method", caller, METHODS)
         self.precision = check_option(precision, "precision", caller, PRECISIONS)
         self.random_state = check_int(random_state, "random_state", caller, low=0,
@@ -232,6 +248,7 @@ def dse(
                   keep_trivial=keep_trivial, max_n=max_n, method=method,
                   precision=precision, random_state=random_state)
     matrix_entry = check_bool(matrix_entry, "matrix_entry", "dse")
+    return_result = check_bool(return_result, "return_result", "dse")
     X = check_embeddings(Z, caller="dse")
     with stopwatch() as clock:
         X = s.cap(X)
@@ -311,6 +328,7 @@ def dsmi(
                   keep_trivial=keep_trivial, max_n=max_n, method=method,
                   precision=precision, random_state=random_state)
     matrix_entry = check_bool(matrix_entry, "matrix_entry", "dsmi")
+    return_result = check_bool(return_result, "return_result", "dsmi")
     X = check_embeddings(Z, caller="dsmi")
     Yv = check_reference(Y, X.shape[0], caller="dsmi")
     y_kind = check_option(y_kind, "y_kind", "dsmi", REFERENCE_KINDS)
@@ -318,7 +336,8 @@ def dsmi(
     n_repeats = check_int(n_repeats, "n_repeats", "dsmi", low=1)
     with stopwatch() as clock:
         partition = partition_reference(Yv, kind=y_kind, n_clusters=n_clusters,
-                                        random_state=0 if s.parity else s.random_state)
+                                        random_state=0 if s.parity else s.random_state,
+                                        caller="dsmi")
         s.sigma_value = resolve_bandwidth(X, s.sigma, "dsmi")
         if matrix_entry:
             entropy_of = lambda A: _entry_entropy_value(A, s, s.sigma_value)  # noqa: E731
@@ -417,6 +436,7 @@ def ase(
                   precision=precision, random_state=random_state)
     adjacency, n_neighbors, anisotropic = _adjacency_args("ase", adjacency, n_neighbors,
                                                           anisotropic)
+    return_result = check_bool(return_result, "return_result", "ase")
     X = check_embeddings(Z, caller="ase")
     with stopwatch() as clock:
         X = s.cap(X)
@@ -462,6 +482,7 @@ def asmi(
                   precision=precision, random_state=random_state)
     adjacency, n_neighbors, anisotropic = _adjacency_args("asmi", adjacency, n_neighbors,
                                                           anisotropic)
+    return_result = check_bool(return_result, "return_result", "asmi")
     X = check_embeddings(Z, caller="asmi")
     Yv = check_reference(Y, X.shape[0], caller="asmi")
     y_kind = check_option(y_kind, "y_kind", "asmi", REFERENCE_KINDS)
@@ -469,7 +490,8 @@ def asmi(
     n_repeats = check_int(n_repeats, "n_repeats", "asmi", low=1)
     with stopwatch() as clock:
         partition = partition_reference(Yv, kind=y_kind, n_clusters=n_clusters,
-                                        random_state=0 if s.parity else s.random_state)
+                                        random_state=0 if s.parity else s.random_state,
+                                        caller="asmi")
         s.sigma_value = resolve_bandwidth(X, s.sigma, "asmi")
 
         def entropy_of(A):

@@ -79,7 +79,7 @@ def equal_width_bins(y, n_bins):
     return np.digitize(scaled, np.linspace(0, 1, n_bins + 1)[:-1])
 
 
-def spectral_clusters(Y, n_clusters, random_state=0):
+def spectral_clusters(Y, n_clusters, random_state=0, caller="dsmi"):
     """Spectral clustering of vectors on a 10-nearest-neighbour graph."""
     from sklearn.cluster import SpectralClustering
 
@@ -87,7 +87,7 @@ def spectral_clusters(Y, n_clusters, random_state=0):
     n = Y.shape[0]
     if n <= 10 or n <= n_clusters:
         raise InvalidParameterError(
-            f"Spectral clustering of the reference vectors needs more than "
+            f"Spectral clustering of the reference vectors in {caller} needs more than "
             f"max(10, n_clusters={n_clusters}) samples; got {n}. Pass fewer clusters, "
             f"more samples, or a precomputed partition with y_kind='partition'."
         )
@@ -133,7 +133,7 @@ def partition_reference(Y, *, kind="auto", n_clusters=10, random_state=0, caller
             )
         raw = equal_width_bins(Y, n_clusters)
     elif kind == "vector":
-        raw = spectral_clusters(Y.reshape(len(Y), -1), n_clusters, random_state)
+        raw = spectral_clusters(Y.reshape(len(Y), -1), n_clusters, random_state, caller)
     else:
         raw = Y.reshape(-1)
         if kind == "partition" and raw.dtype.kind == "f" and not np.all(raw == np.round(raw)):

@@ -14,6 +14,7 @@ import numpy as np
 from .._conditioning import partition_mi, reference_subsample, subsample
 from .._result import Result, stopwatch
 from .._validation import (
+    check_bool,
     check_embeddings,
     check_int,
     check_option,
@@ -67,7 +68,7 @@ def _common(caller, preset, n_bins, base, max_n, random_state):
     log_base, unit = resolve_base(base, caller)
     if isinstance(max_n, str) and max_n == "auto":
         max_n = _REFERENCE_MAX_N if parity else None
-    max_n = check_int(max_n, "max_n", caller, low=2, allow_none=True)
+    max_n = check_int(max_n, "max_n", caller, low=2, allow_none=True, also=("auto",))
     random_state = check_int(random_state, "random_state", caller, low=0, allow_none=True)
     params = {"preset": preset, "n_bins": n_bins, "base": base, "max_n": max_n,
               "random_state": random_state}
@@ -101,6 +102,7 @@ def cse(Z, *, n_bins=2, base=2, max_n="auto", preset="infolens", random_state=0,
     """
     parity, n_bins, log_base, unit, max_n, random_state, params = _common(
         "cse", preset, n_bins, base, max_n, random_state)
+    return_result = check_bool(return_result, "return_result", "cse")
     X = check_embeddings(Z, caller="cse")
     with stopwatch() as clock:
         if max_n is not None and X.shape[0] > max_n:
@@ -143,6 +145,7 @@ def csmi(Z, Y, *, n_bins=2, y_kind="auto", n_clusters=10, n_repeats=5, base=2,
     """
     parity, n_bins, log_base, unit, max_n, random_state, params = _common(
         "csmi", preset, n_bins, base, max_n, random_state)
+    return_result = check_bool(return_result, "return_result", "csmi")
     X = check_embeddings(Z, caller="csmi")
     Yv = check_reference(Y, X.shape[0], caller="csmi")
     y_kind = check_option(y_kind, "y_kind", "csmi", REFERENCE_KINDS)
@@ -150,7 +153,8 @@ def csmi(Z, Y, *, n_bins=2, y_kind="auto", n_clusters=10, n_repeats=5, base=2,
     n_repeats = check_int(n_repeats, "n_repeats", "csmi", low=1)
     with stopwatch() as clock:
         partition = partition_reference(Yv, kind=y_kind, n_clusters=n_clusters,
-                                        random_state=0 if parity else random_state)
+                                        random_state=0 if parity else random_state,
+                                        caller="csmi")
         details = {"partition": partition.codes}
         if parity:
             terms = partition_mi(X, partition,
