@@ -1,0 +1,364 @@
+"""Kernel-matrix information measures.
+
+* Matrix-based Renyi alpha-entropy and mutual information (Giraldo, Rao &
+  Principe, "Measures of entropy from data using infinitely divisible
+  kernels", IEEE Trans. Inf. Theory 61, 2015): with ``A = K / tr K`` for a
+  kernel with unit diagonal, ``S_alpha(A) = log(sum_i lambda_i(A)^alpha) / (1 - alpha)``;
+  joint entropy from the Hadamard product ``A o B / tr(A o B)``;
+  ``I = S(A) + S(B) - S(A o B)``.  ``alpha = 1`` is the von Neumann entropy.
+* Vendi score (Friedman & Dieng, "The Vendi Score", TMLR 2023) and its order-q
+  family (Pasarkar & Dieng 2024): ``exp`` of the order-q entropy of the
+  eigenvalues of ``K / n``; the D x D dual form ``X^T X / n`` is used for
+  linear and cosine kernels when ``n > D``.
+* Matrix nuclear norm of the row-normalised embeddings (sum of singular values).
+* Cauchy-Schwarz quadratic mutual information (Principe 2010; Yu et al.,
+  "Cauchy-Schwarz divergence information bottleneck", 2024):
+  ``D_CS(p(x, y) || p(x) p(y))`` with Parzen estimates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg
+
+from .._result import stopwatch
+from .._validation import (
+    InvalidParameterError,
+    check_embeddings,
+    check_option,
+    check_real,
+    resolve_base,
+)
+from ..kernels import resolve_bandwidth, squared_distances
+from ..spectral import check_dense_memory
+from ._common import check_mi_inputs, finish
+
+__all__ = [
+    "cs_mi",
+    "nuclear_norm",
+    "renyi_entropy",
+    "renyi_mi",
+    "vendi_score",
+    "von_neumann_entropy",
+]
+
+KERNELS = ("gaussian", "cosine", "linear")
+
+
+def gram_matrix(X, kernel, sigma, caller):
+    """Kernel matrix of the rows of ``X`` with unit diagonal (gaussian, cosine) or ``X X^T``.
+
+    Returns
+    -------
+    K : ndarray of shape (n, n)
+    sigma : float or None
+        The resolved Gaussian bandwidth (units of ``X``), None for other kernels.
+    """
+    check_dense_memory(X.shape[0], caller)
+    X = np.asarray(X, dtype=np.float64)
+    if kernel == "gaussian":
+        s = resolve_bandwidth(X, sigma, caller)
+        K = squared_distances(X)
+        K *= -0.5 / s**2
+        np.exp(K, out=K)
+        return K, s
+    F = _row_normalise(X) if kernel == "cosine" else X
+    return F @ np.ascontiguousarray(F.T), None
+
+
+def _row_normalise(X):
+    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    if np.any(norms == 0):
+        raise InvalidParameterError(
+            "The cosine kernel needs every row of Z to be non-zero; got "
+            f"{int((norms == 0).sum())} all-zero rows. Drop them or use kernel='gaussian'.")
+    return X / norms
+
+
+def _normalised_eigenvalues(K):
+    """Eigenvalues of ``K / tr K`` (non-negative, summing to one)."""
+    lam = scipy.linalg.eigh(K, eigvals_only=True, overwrite_a=True, check_finite=False)
+    lam = np.clip(lam, 0.0, None)
+    total = lam.sum()
+    if total <= 0:
+        raise InvalidParameterError(
+            "The kernel matrix has zero trace (all embeddings are zero); its entropy is "
+            "undefined.")
+    return lam / total
+
+
+def renyi_of_weights(p, alpha):
+    """Order-``alpha`` Renyi entropy in nats of a probability vector ``p``."""
+    p = p[p > 0]
+    if alpha == 1.0:
+        return float(-(p * np.log(p)).sum())
+    if np.isinf(alpha):
+        return float(-np.log(p.max()))
+    if alpha == 0.0:
+        return float(np.log(p.size))
+    return float(np.log((p**alpha).sum()) / (1.0 - alpha))
+
+
+def _check_alpha(alpha, caller, name="alpha"):
+    if isinstance(alpha, float) and np.isinf(alpha) and alpha > 0:
+        return alpha
+    return check_real(alpha, name, caller, low=0.0)
+
+
+def renyi_entropy(Z, *, alpha=1.01, kernel="gaussian", sigma="median", base=2,
+                  return_result=False):
+    """Matrix-based Renyi alpha-entropy of embeddings (Giraldo et al. 2015).
+
+    Parameters
+    ----------
+    Z : array-like of shape (n_samples, n_features)
+    alpha : float >= 0 or inf, default=1.01
+        Order; 1 is the von Neumann entropy, values near 1 are the usual choice
+        in deep-learning studies.
+    kernel : {"gaussian", "cosine", "linear"}, default="gaussian"
+        Kernel defining the Gram matrix (normalised by its trace).
+    sigma : float or {"median", "rms"}, default="median"
+        Gaussian bandwidth in units of ``Z``; a rule makes the value invariant
+        to ``Z -> c Z + b``.
+    base : {2, "e", 10}, default=2
+        2 gives bits, ``"e"`` nats.
+    return_result : bool, default=False
+
+    Returns
+    -------
+    float or Result
+        Between 0 (one direction / all points identical) and ``log n_samples``.
+    """
+    caller = "renyi_entropy"
+    alpha = _check_alpha(alpha, caller)
+    kernel = check_option(kernel, "kernel", caller, KERNELS)
+    log_base, unit = resolve_base(base, caller)
+    X = check_embeddings(Z, caller=caller)
+    with stopwatch() as clock:
+        K, s = gram_matrix(X, kernel, sigma, caller)
+        lam = _normalised_eigenvalues(K)
+        nats = renyi_of_weights(lam, alpha)
+    params = {"alpha": alpha, "kernel": kernel, "sigma": s, "base": base}
+    return finish(caller, nats / log_base, unit, params, clock[0], {"eigenvalues": lam},
+                  return_result)
+
+
+def von_neumann_entropy(Z, *, kernel="gaussian", sigma="median", base=2, return_result=False):
+    """Von Neumann entropy ``-tr(A log A)`` of the trace-normalised kernel matrix ``A``.
+
+    Parameters
+    ----------
+    Z : array-like of shape (n_samples, n_features)
+    kernel, sigma, base, return_result : see :func:`renyi_entropy`
+
+    Returns
+    -------
+    float or Result
+        Between 0 and ``log n_samples`` in the unit of ``base``.
+    """
+    out = renyi_entropy(Z, alpha=1.0, kernel=kernel, sigma=sigma, base=base,
+                        return_result=return_result)
+    if return_result:
+        from dataclasses import replace
+
+        return replace(out, measure="von_neumann_entropy")
+    return out
+
+
+def _label_gram(codes):
+    return (codes[:, None] == codes[None, :]).astype(np.float64)
+
+
+def renyi_mi(Z, Y, *, alpha=1.01, kernel="gaussian", sigma="median", sigma_y="median",
+             y_kind="auto", base=2, return_result=False):
+    """Matrix-based Renyi alpha mutual information ``S(A) + S(B) - S(A o B)``.
+
+    Parameters
+    ----------
+    Z : array-like of shape (n_samples, n_features)
+    Y : array-like of shape (n_samples,) or (n_samples, n_dims)
+        Continuous vectors (Gaussian kernel with ``sigma_y``) or labels
+        (the delta kernel ``1[y_i = y_j]``).
+    alpha, kernel, sigma : see :func:`renyi_entropy` (``kernel`` applies to ``Z``)
+    sigma_y : float or {"median", "rms"}, default="median"
+        Bandwidth for continuous ``Y``.
+    y_kind : {"auto", "continuous", "labels"}, default="auto"
+    base : {2, "e", 10}, default=2
+    return_result : bool, default=False
+
+    Returns
+    -------
+    float or Result
+        Non-negative for ``alpha`` in (0, 1] and kernels with unit diagonal.
+    """
+    caller = "renyi_mi"
+    alpha = _check_alpha(alpha, caller)
+    kernel = check_option(kernel, "kernel", caller, KERNELS)
+    log_base, unit = resolve_base(base, caller)
+    X, Yv, kind = check_mi_inputs(Z, Y, caller, y_kind)
+    with stopwatch() as clock:
+        A, s = gram_matrix(X, kernel, sigma, caller)
+        if kind == "labels":
+            B, sy = _label_gram(Yv), None
+        else:
+            B, sy = gram_matrix(Yv, "gaussian", sigma_y, caller)
+        AB = A * B
+        h_a = renyi_of_weights(_normalised_eigenvalues(A), alpha)
+        h_b = renyi_of_weights(_normalised_eigenvalues(B), alpha)
+        h_ab = renyi_of_weights(_normalised_eigenvalues(AB), alpha)
+        nats = h_a + h_b - h_ab
+    params = {"alpha": alpha, "kernel": kernel, "sigma": s, "sigma_y": sy, "y_kind": kind,
+              "base": base}
+    details = {"entropy_z": h_a / log_base, "entropy_y": h_b / log_base,
+               "joint_entropy": h_ab / log_base}
+    return finish(caller, nats / log_base, unit, params, clock[0], details, return_result)
+
+
+def vendi_score(Z, *, q=1.0, kernel="cosine", sigma="median", dual="auto",
+                return_result=False):
+    """Vendi score of order ``q``: the effective number of distinct samples.
+
+    Parameters
+    ----------
+    Z : array-like of shape (n_samples, n_features)
+    q : float >= 0 or inf, default=1.0
+        Order; 1 is ``exp`` of the von Neumann entropy of ``K / n`` (the
+        original Vendi score), ``inf`` is ``1 / lambda_max``.
+    kernel : {"cosine", "linear", "gaussian"}, default="cosine"
+        Similarity.  The score assumes ``k(x, x) = 1``; with ``"linear"`` the
+        matrix is normalised by its trace, which equals ``n`` for unit-norm rows.
+    sigma : float or {"median", "rms"}, default="median"
+        Bandwidth of the Gaussian kernel (units of ``Z``).
+    dual : {"auto", True, False}, default="auto"
+        Use the D x D matrix ``X^T X`` (same non-zero eigenvalues as the
+        N x N kernel) for the linear and cosine kernels; ``"auto"`` does so
+        when ``n_samples > n_features``.
+    return_result : bool, default=False
+
+    Returns
+    -------
+    float or Result
+        Between 1 (all samples identical) and ``n_samples``; dimensionless.
+        ``k`` mutually orthogonal equal-weight clusters give exactly ``k``.
+
+    References
+    ----------
+    D. Friedman and A. B. Dieng, "The Vendi Score: A Diversity Evaluation Metric
+    for Machine Learning", TMLR (2023).
+    """
+    caller = "vendi_score"
+    q = _check_alpha(q, caller, "q")
+    kernel = check_option(kernel, "kernel", caller, KERNELS)
+    if not (dual == "auto" or isinstance(dual, (bool, np.bool_))):
+        raise InvalidParameterError(
+            f"The 'dual' parameter of {caller} must be 'auto', True or False. Got {dual!r} "
+            f"instead.")
+    X = check_embeddings(Z, caller=caller)
+    n, d = X.shape
+    if dual is True and kernel == "gaussian":
+        raise InvalidParameterError(
+            "vendi_score has no exact dual (D x D) form for the Gaussian kernel. Pass "
+            "kernel='cosine' or 'linear', or dual=False.")
+    use_dual = kernel != "gaussian" and (dual is True or (dual == "auto" and n > d))
+    with stopwatch() as clock:
+        s = None
+        if use_dual:
+            F = np.asarray(X, dtype=np.float64)
+            F = _row_normalise(F) if kernel == "cosine" else F
+            C = np.ascontiguousarray(F.T) @ F
+            lam = _normalised_eigenvalues(C)
+        else:
+            K, s = gram_matrix(X, kernel, sigma, caller)
+            lam = _normalised_eigenvalues(K)
+        value = float(np.exp(renyi_of_weights(lam, q)))
+    params = {"q": q, "kernel": kernel, "sigma": s, "dual": use_dual}
+    return finish(caller, value, "effective samples", params, clock[0],
+                  {"eigenvalues": lam}, return_result)
+
+
+def nuclear_norm(Z, *, normalize=True, return_result=False):
+    """Nuclear norm (sum of singular values) of the embedding matrix.
+
+    Parameters
+    ----------
+    Z : array-like of shape (n_samples, n_features)
+    normalize : bool, default=True
+        Scale each row to unit L2 norm first, so that the value lies between
+        ``sqrt(n)`` (all rows parallel) and ``sqrt(n * min(n, D))`` (rows
+        spread evenly over ``min(n, D)`` orthogonal directions).
+    return_result : bool, default=False
+
+    Returns
+    -------
+    float or Result
+        Dimensionless.  ``details["relative"]`` rescales the value to [0, 1]
+        between those bounds (normalised rows only).
+    """
+    caller = "nuclear_norm"
+    if not isinstance(normalize, (bool, np.bool_)):
+        raise InvalidParameterError(
+            f"The 'normalize' parameter of {caller} must be True or False. Got "
+            f"{normalize!r} instead.")
+    X = check_embeddings(Z, caller=caller)
+    with stopwatch() as clock:
+        F = np.asarray(X, dtype=np.float64)
+        if normalize:
+            F = _row_normalise(F)
+        sv = scipy.linalg.svdvals(F, check_finite=False)
+        value = float(sv.sum())
+    n, d = X.shape
+    details = {"singular_values": sv}
+    if normalize:
+        lo, hi = np.sqrt(n), np.sqrt(n * min(n, d))
+        details["relative"] = float((value - lo) / (hi - lo)) if hi > lo else 0.0
+    return finish(caller, value, "none", {"normalize": bool(normalize)}, clock[0], details,
+                  return_result)
+
+
+def cs_mi(Z, Y, *, sigma="median", sigma_y="median", y_kind="auto", base=2,
+          return_result=False):
+    """Cauchy-Schwarz quadratic mutual information with Gaussian Parzen kernels.
+
+    ``I_CS = log(V_joint) + log(V_z V_y) - 2 log(V_cross)`` with
+    ``V_joint = <K o L>``, ``V_z = <K>``, ``V_y = <L>`` (means over all pairs)
+    and ``V_cross = mean_i (<K_i.> <L_i.>)``; this is the Cauchy-Schwarz
+    divergence between ``p(z, y)`` and ``p(z) p(y)``.
+
+    Parameters
+    ----------
+    Z : array-like of shape (n_samples, n_features)
+    Y : array-like of shape (n_samples,) or (n_samples, n_dims)
+        Continuous (Gaussian kernel) or labels (delta kernel).
+    sigma, sigma_y : float or {"median", "rms"}, default="median"
+        Bandwidths of the kernels on ``Z`` and continuous ``Y``.
+    y_kind : {"auto", "continuous", "labels"}, default="auto"
+    base : {2, "e", 10}, default=2
+    return_result : bool, default=False
+
+    Returns
+    -------
+    float or Result
+        Non-negative (Cauchy-Schwarz inequality); 0 iff the kernel
+        mean embeddings factorise.  Not calibrated to Shannon MI.
+
+    References
+    ----------
+    J. C. Principe, Information Theoretic Learning, Springer (2010), ch. 2.
+    S. Yu, X. Yu, S. Loekse, R. Jenssen, J. C. Principe, "Cauchy-Schwarz
+    Divergence Information Bottleneck for Regression", ICLR (2024).
+    """
+    caller = "cs_mi"
+    log_base, unit = resolve_base(base, caller)
+    X, Yv, kind = check_mi_inputs(Z, Y, caller, y_kind)
+    with stopwatch() as clock:
+        K, s = gram_matrix(X, "gaussian", sigma, caller)
+        if kind == "labels":
+            L, sy = _label_gram(Yv), None
+        else:
+            L, sy = gram_matrix(Yv, "gaussian", sigma_y, caller)
+        v_joint = float(np.mean(K * L))
+        v_prod = float(K.mean()) * float(L.mean())
+        v_cross = float(np.mean(K.mean(axis=1) * L.mean(axis=1)))
+        nats = max(np.log(v_joint) + np.log(v_prod) - 2.0 * np.log(v_cross), 0.0)
+    params = {"sigma": s, "sigma_y": sy, "y_kind": kind, "base": base}
+    return finish(caller, nats / log_base, unit, params, clock[0], {}, return_result)
