@@ -16,16 +16,59 @@ from ._result import Result
 from ._validation import InvalidParameterError
 from .diffusion import ase, asmi, dse, dsmi
 from .estimators import cse, csmi
+from . import datasets
+from .api import MethodInfo, entropy, list_methods, mutual_information
+from .estimators import (
+    adaptive_binning_mi,
+    alpha_req,
+    bootstrap_ci,
+    compressed_mi,
+    cs_mi,
+    infonce_mi,
+    kl_entropy,
+    ksg_mi,
+    mine_mi,
+    nuclear_norm,
+    nwj_mi,
+    permutation_test,
+    rankme,
+    renyi_entropy,
+    renyi_mi,
+    vendi_score,
+    von_neumann_entropy,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "InvalidParameterError",
+    "MethodInfo",
     "Result",
+    "adaptive_binning_mi",
+    "alpha_req",
     "ase",
     "asmi",
+    "bootstrap_ci",
+    "compressed_mi",
+    "cs_mi",
     "cse",
     "csmi",
+    "datasets",
     "dse",
     "dsmi",
+    "entropy",
+    "infonce_mi",
+    "kl_entropy",
+    "ksg_mi",
+    "list_methods",
+    "mine_mi",
+    "mutual_information",
+    "nuclear_norm",
+    "nwj_mi",
+    "permutation_test",
+    "rankme",
+    "renyi_entropy",
+    "renyi_mi",
+    "vendi_score",
+    "von_neumann_entropy",
 ]
