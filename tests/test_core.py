@@ -98,6 +98,18 @@ def test_tiny_bandwidth_gives_log_n():
     assert infolens.dse(Z, sigma=1e-3, base="e") == pytest.approx(np.log(64), abs=1e-12)
 
 
+def test_extreme_fixed_bandwidths_reach_their_limits():
+    """sigma -> 0: P = I and DSE = log N; sigma -> inf: P = ones / N and DSE = 0.
+    Neither may fail on sigma**2 leaving the float range."""
+    Z = np.random.default_rng(0).normal(size=(40, 3))
+    for alpha in (0.0, 0.5, 1.0):
+        assert infolens.dse(Z, sigma=1e-300, alpha=alpha) == pytest.approx(np.log2(40), abs=1e-12)
+        assert infolens.dse(Z, sigma=1e300, alpha=alpha) == pytest.approx(0.0, abs=1e-12)
+    assert infolens.ase(Z, sigma=1e-300) == pytest.approx(np.log2(40), abs=1e-12)
+    assert infolens.dse(Z, sigma=1e-300, matrix_entry=True) == pytest.approx(np.log2(40),
+                                                                             abs=1e-12)
+
+
 def test_dse_is_between_zero_and_log_n():
     rng = np.random.default_rng(1)
     for n, sigma in [(30, "auto"), (80, 0.3), (120, 5.0), (60, "rms")]:

@@ -178,3 +178,18 @@ def test_reference_sigma_flattens_unit_scale_data(reference):
     default_noise = infolens.dse(noise)
     assert default_structured > 1.0
     assert abs(default_structured - default_noise) > 0.5
+
+
+@pytest.mark.parametrize("c", [1e-200, 1e-160, 1e150, 1e300])
+def test_extreme_scales_neither_underflow_nor_overflow(c):
+    """Squared distances of data at 1e-200 underflow to 0 and at 1e200 overflow to
+    inf when computed naively; the invariance must hold there too."""
+    Z, y = _structured(9, n=120, k=3)
+    for func, args in [(infolens.dse, ()), (infolens.dsmi, (y,)), (infolens.ase, ()),
+                       (infolens.asmi, (y,))]:
+        base = func(Z, *args)
+        value = func(c * Z, *args)
+        np.testing.assert_allclose(value, base, rtol=RTOL, atol=1e-12,
+                                   err_msg=func.__name__)
+    res = infolens.dse(c * Z, return_result=True)
+    np.testing.assert_allclose(res.params["sigma"], c * np.median(pdist(Z)), rtol=1e-10)

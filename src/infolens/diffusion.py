@@ -98,6 +98,35 @@ class _Settings:
         self.random_state = check_int(random_state, "random_state", caller, low=0,
                                       allow_none=True)
 
+    def bandwidth(self, X):
+        """Rescale ``X`` to unit size and resolve the bandwidth in those units.
+
+        ``X`` is divided by a power of two, which is exact in floating point:
+        every distance-to-bandwidth ratio, and so every value, is bit for bit
+        what it would be unscaled, but squared distances of data at scales like
+        1e-200 or 1e200 no longer underflow or overflow.  A fixed ``sigma`` so
+        far from the data's scale that its square would leave the float range
+        is clamped to where the kernel is already exactly the identity
+        (``sigma`` -> 0) or all ones (``sigma`` -> inf).
+
+        Returns
+        -------
+        X_unit : ndarray, the rescaled rows
+        sigma_unit : float, the bandwidth in the units of ``X_unit``
+
+        ``self.sigma_value`` is set to the bandwidth in the units of ``X``.
+        """
+        largest = float(np.max(np.abs(X))) if X.size else 0.0
+        exponent = int(np.frexp(largest)[1]) if largest > 0 else 0
+        X_unit = np.ldexp(np.asarray(X, dtype=np.float64), -exponent)
+        if isinstance(self.sigma, str):
+            sigma_unit = resolve_bandwidth(X_unit, self.sigma, self.caller)
+            self.sigma_value = float(np.ldexp(sigma_unit, exponent))
+        else:
+            sigma_unit = min(max(float(np.ldexp(self.sigma, -exponent)), 1e-150), 1e150)
+            self.sigma_value = self.sigma
+        return X_unit, sigma_unit
+
     def cap(self, Z):
         """Subsample ``Z`` to ``max_n`` rows (reference draws under the parity preset)."""
         n = Z.shape[0]
@@ -251,13 +280,12 @@ def dse(
     return_result = check_bool(return_result, "return_result", "dse")
     X = check_embeddings(Z, caller="dse")
     with stopwatch() as clock:
-        X = s.cap(X)
-        s.sigma_value = resolve_bandwidth(X, s.sigma, "dse")
+        X, sigma = s.bandwidth(s.cap(X))
         spectrum = None
         if matrix_entry:
-            value = _entry_entropy_value(X, s, s.sigma_value)
+            value = _entry_entropy_value(X, s, sigma)
         else:
-            value, spectrum = _dse_value(X, s, s.sigma_value)
+            value, spectrum = _dse_value(X, s, sigma)
     if not return_result:
         return value
     details = {"n_used": X.shape[0]}
@@ -338,11 +366,11 @@ def dsmi(
         partition = partition_reference(Yv, kind=y_kind, n_clusters=n_clusters,
                                         random_state=0 if s.parity else s.random_state,
                                         caller="dsmi")
-        s.sigma_value = resolve_bandwidth(X, s.sigma, "dsmi")
+        X, sigma = s.bandwidth(X)  # one kernel for every class and subset
         if matrix_entry:
-            entropy_of = lambda A: _entry_entropy_value(A, s, s.sigma_value)  # noqa: E731
+            entropy_of = lambda A: _entry_entropy_value(A, s, sigma)  # noqa: E731
         else:
-            entropy_of = lambda A: _dse_value(A, s, s.sigma_value)[0]  # noqa: E731
+            entropy_of = lambda A: _dse_value(A, s, sigma)[0]  # noqa: E731
         terms = partition_mi(X, partition, entropy_of, n_repeats=n_repeats,
                              random_state=s.random_state, parity=s.parity,
                              max_n=s.max_n, caller="dsmi")
@@ -439,9 +467,8 @@ def ase(
     return_result = check_bool(return_result, "return_result", "ase")
     X = check_embeddings(Z, caller="ase")
     with stopwatch() as clock:
-        X = s.cap(X)
-        s.sigma_value = resolve_bandwidth(X, s.sigma, "ase")
-        values = _adjacency_spectrum(X, s, s.sigma_value, adjacency, n_neighbors, anisotropic)
+        X, sigma = s.bandwidth(s.cap(X))
+        values = _adjacency_spectrum(X, s, sigma, adjacency, n_neighbors, anisotropic)
         value = entropy_of_weights(np.abs(values), s.log_base, reference_eps=s.parity)
     if not return_result:
         return value
@@ -492,10 +519,10 @@ def asmi(
         partition = partition_reference(Yv, kind=y_kind, n_clusters=n_clusters,
                                         random_state=0 if s.parity else s.random_state,
                                         caller="asmi")
-        s.sigma_value = resolve_bandwidth(X, s.sigma, "asmi")
+        X, sigma = s.bandwidth(X)
 
         def entropy_of(A):
-            values = _adjacency_spectrum(A, s, s.sigma_value, adjacency, n_neighbors,
+            values = _adjacency_spectrum(A, s, sigma, adjacency, n_neighbors,
                                          anisotropic)
             return entropy_of_weights(np.abs(values), s.log_base, reference_eps=s.parity)
 
