@@ -76,9 +76,11 @@ def _row_normalise(X):
 
 
 def _normalised_eigenvalues(K):
-    """Eigenvalues of ``K / tr K`` (non-negative, summing to one)."""
+    """Eigenvalues of ``K / tr K`` (non-negative, summing to one; round-off level set to 0)."""
     lam = scipy.linalg.eigh(K, eigvals_only=True, overwrite_a=True, check_finite=False)
-    lam = np.clip(lam, 0.0, None)
+    # Eigenvalues at round-off level are zeros of the exact matrix (matrix_rank's
+    # tolerance); left in, they would inflate orders q < 1 (q = 0 counts them).
+    lam[lam <= lam.max() * lam.size * np.finfo(np.float64).eps] = 0.0
     total = lam.sum()
     if total <= 0:
         raise InvalidParameterError(
