@@ -43,9 +43,13 @@ def compress(A, n_components, method="pca", *, epochs=100, lr=1e-3, random_state
     -------
     ndarray of shape (n_samples, min(n_components, n_features))
     """
-    A = standardize(A)
     if A.shape[1] <= n_components:
-        return A
+        return standardize(A)
+    # Centre and divide by one global scale: per-column standardisation would erase the
+    # variance ranking that PCA (and a reconstruction loss) relies on.
+    A = np.asarray(A, dtype=np.float64) - A.mean(axis=0)
+    scale = A.std()
+    A = A / (scale if scale > 0 else 1.0)
     if method == "pca":
         from sklearn.decomposition import PCA
 

@@ -26,6 +26,9 @@ from .._validation import (
 
 __all__ = ["bootstrap_ci", "permutation_test"]
 
+# Estimators built on nearest-neighbour distances, which duplicated points break.
+_NEIGHBOUR_METHODS = ("ksg", "compressed")
+
 
 def _estimator(method, kwargs):
     from ..api import _lookup, resolve_function
@@ -50,7 +53,8 @@ def bootstrap_ci(Z, Y, *, method="ksg", n_resamples=100, confidence=0.95, scheme
     n_resamples : int, default=100
     confidence : float in (0, 1), default=0.95
     scheme : {"subsample", "bootstrap"}, default="subsample"
-        See the module notes.
+        See the module notes; ``"bootstrap"`` is refused for the
+        nearest-neighbour methods (``"ksg"``, ``"compressed"``).
     random_state : int or None, default=0
         Seeds the resampling (the method's own seed is passed via ``kwargs``).
     **kwargs
@@ -75,6 +79,12 @@ def bootstrap_ci(Z, Y, *, method="ksg", n_resamples=100, confidence=0.95, scheme
     X = check_embeddings(Z, caller=caller, min_samples=4)
     Yv = check_reference(Y, X.shape[0], caller=caller)
     info, estimate = _estimator(method, kwargs)
+    if scheme == "bootstrap" and info.name in _NEIGHBOUR_METHODS:
+        raise InvalidParameterError(
+            f"scheme='bootstrap' cannot be used with method={info.name!r}: resampling with "
+            f"replacement duplicates points, which become each other's nearest neighbours "
+            f"and inflate the estimate (KSG on a bootstrap sample is typically several times "
+            f"too large). Use scheme='subsample' (the default).")
     rng = np.random.default_rng(random_state)
     n = X.shape[0]
     with stopwatch() as clock:
