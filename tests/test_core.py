@@ -231,6 +231,16 @@ def test_cse_and_csmi_on_a_grid():
     assert infolens.csmi(Z, balanced) == pytest.approx(0.0, abs=1e-12)
 
 
+@pytest.mark.parametrize("preset", ["infolens", "dse-dsmi"])
+def test_binning_near_the_float_limits(preset):
+    """Min-max scaling of data at +-1e308 must not overflow its span to inf."""
+    Z = np.random.default_rng(15).uniform(-1, 1, size=(120, 2))
+    y = np.arange(120) % 2
+    for c in (1e308, 1e-310):
+        assert infolens.cse(c * Z, preset=preset) == infolens.cse(Z, preset=preset)
+        assert infolens.csmi(c * Z, y, preset=preset) == infolens.csmi(Z, y, preset=preset)
+
+
 @pytest.mark.parametrize("func", MEASURES, ids=lambda f: f.__name__)
 def test_base_e_and_10_are_bits_times_log_of_2(func):
     Z, y = blobs(3, n_per=20, distance=4.0, seed=9)

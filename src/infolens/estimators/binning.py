@@ -47,8 +47,13 @@ def grid_cells(Z, n_bins, lower=None, upper=None):
     ndarray of shape (n_samples,), int
         Dense ids ``0 .. n_cells_occupied - 1``.
     """
-    lower = Z.min(axis=0) if lower is None else lower
-    upper = Z.max(axis=0) if upper is None else upper
+    # Divide by a power of two (exact, so bins are unchanged) so that the span
+    # of data near the float limits (e.g. +-1e308) does not overflow to inf.
+    largest = float(np.max(np.abs(Z))) if Z.size else 0.0
+    exponent = int(np.frexp(largest)[1]) if np.isfinite(largest) and largest > 0 else 0
+    Z = np.ldexp(Z, -exponent)
+    lower = Z.min(axis=0) if lower is None else np.ldexp(lower, -exponent)
+    upper = Z.max(axis=0) if upper is None else np.ldexp(upper, -exponent)
     span = upper - lower
     safe = np.where(span > 0, span, 1.0)
     scaled = np.where(span > 0, (Z - lower) / safe, 0.0)
