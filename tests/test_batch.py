@@ -196,7 +196,41 @@ def test_sequential_values_match_direct_calls_and_rerun_skips(emb_dir, tmp_path)
         assert values[(h, "dsmi")] == pytest.approx(infolens.dsmi(Z, y, n_repeats=2), rel=1e-12)
 
 
-def test_failing_task_is_retried_then_stored_with_its_error(emb_dir, tmp_path):
+CALLS = {"flaky": 0}
+
+
+def flaky(Z, *, fail_times=2):
+    """A measure that fails transiently ``fail_times`` times, then returns n_samples."""
+    CALLS["flaky"] += 1
+    if CALLS["flaky"] <= fail_times:
+        raise OSError(f"transient failure {CALLS['flaky']}")
+    return float(Z.shape[0])
+
+
+def broken(Z):
+    raise RuntimeError("this measure always fails")
+
+
+def test_transient_failures_are_retried_and_persistent_ones_stored(emb_dir, tmp_path):
+    CALLS["flaky"] = 0
+    entry = {"embeddings": str(emb_dir / "z0.npy")}
+    tasks = make_tasks([entry], [{"test_batch:flaky": {"fail_times": 2}}, "test_batch:broken"])
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        s = run_batch(tasks, store, engine="sequential", max_attempts=3, progress=False)
+        assert (s.done, s.failed, s.retried) == (1, 1, 4)
+        (done,) = store.rows("done")
+        assert done["measure"] == "test_batch:flaky" and done["value"] == 150.0
+        assert done["attempts"] == 3
+        (failed,) = store.rows("failed")
+        assert failed["attempts"] == 3
+        assert failed["error"] == "RuntimeError: this measure always fails"
+        # A re-run tries the failed task again (bounded again) and skips the done one.
+        s2 = run_batch(tasks, store, engine="sequential", max_attempts=2, progress=False)
+        assert (s2.skipped, s2.failed, s2.retried) == (1, 1, 1)
+        assert store.rows("failed")[0]["attempts"] == 5
+
+
+def test_bad_input_is_stored_as_failed_without_retrying(emb_dir, tmp_path):
     bad = np.ones((50, 3))
     bad[4, 1] = np.nan
     np.save(tmp_path / "bad.npy", bad)
@@ -204,14 +238,10 @@ def test_failing_task_is_retried_then_stored_with_its_error(emb_dir, tmp_path):
                         {"embeddings": str(emb_dir / "z0.npy")}], ["dse"])
     with ResultStore(tmp_path / "r.sqlite") as store:
         s = run_batch(tasks, store, engine="sequential", max_attempts=3, progress=False)
-        assert (s.done, s.failed, s.retried) == (1, 1, 2)
-        failed = store.rows("failed")
-        assert len(failed) == 1 and failed[0]["attempts"] == 3
-        assert "finite" in failed[0]["error"] and "NaN" in failed[0]["error"]
-        # A re-run tries the failed task again (bounded again) and skips the done one.
-        s2 = run_batch(tasks, store, engine="sequential", max_attempts=2, progress=False)
-        assert (s2.skipped, s2.failed, s2.retried) == (1, 1, 1)
-        assert store.rows("failed")[0]["attempts"] == 5
+        assert (s.done, s.failed, s.retried) == (1, 1, 0)
+        (failed,) = store.rows("failed")
+        assert failed["attempts"] == 1
+        assert "finite" in failed["error"] and "NaN" in failed["error"]
 
 
 def test_file_changed_after_manifest_fails_instead_of_storing_wrong_value(emb_dir, tmp_path):

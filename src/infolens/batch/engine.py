@@ -6,7 +6,9 @@ submitting process writes to the :class:`~infolens.batch.store.ResultStore`;
 each task is written once, when it finishes.
 
 Failures: a task that raises is run again, up to ``max_attempts`` times in
-all, and then stored as ``failed`` with its error.  A worker that dies while
+all, and then stored as ``failed`` with its error; an
+:class:`~infolens.InvalidParameterError` (bad input, which fails the same way
+every time) is stored at once.  A worker that dies while
 holding tasks is handled by Dask, which moves them to the other workers; a
 task that keeps killing workers surfaces as an error and counts as a failed
 attempt.  ``timeout_s`` bounds the whole run: tasks unfinished by then are
@@ -68,7 +70,6 @@ def run_task(payload, blas_threads=1):
     """
     from threadpoolctl import threadpool_limits
 
-    from .inputs import load_task_input
     from .manifest import resolve_measure
 
     worker = f"{socket.gethostname()}:{os.getpid()}"
@@ -76,7 +77,7 @@ def run_task(payload, blas_threads=1):
     try:
         with threadpool_limits(limits=int(blas_threads)):
             spec = resolve_measure(payload["measure"])
-            Z, Y = load_task_input(payload["source"], blas_threads=blas_threads)
+            Z, Y = _cached_input(payload, blas_threads)
             params = dict(payload["params"])
             args = (Z,)
             if spec.needs_reference:
@@ -106,11 +107,34 @@ def run_task(payload, blas_threads=1):
         tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
         return {
             "status": "failed",
+            # Bad input fails the same way every time: do not run it again.
+            "retry": not isinstance(exc, InvalidParameterError),
             "error": f"{type(exc).__name__}: {exc}".strip(),
             "traceback": "".join(tb[-6:]),
             "elapsed_s": time.perf_counter() - start,
             "worker": worker,
         }
+
+
+#: Embeddings extracted from models in this process, by input hash (the
+#: measures of one model entry usually run in a row on the same worker).
+_MODEL_CACHE = {}
+_MODEL_CACHE_SIZE = 2
+
+
+def _cached_input(payload, blas_threads):
+    from .inputs import load_task_input
+
+    source = payload["source"]
+    if source["kind"] == "embeddings":
+        return load_task_input(source, blas_threads=blas_threads)
+    key = payload["input_hash"]
+    if key not in _MODEL_CACHE:
+        value = load_task_input(source, blas_threads=blas_threads)
+        while len(_MODEL_CACHE) >= _MODEL_CACHE_SIZE:
+            _MODEL_CACHE.pop(next(iter(_MODEL_CACHE)))
+        _MODEL_CACHE[key] = value
+    return _MODEL_CACHE[key]
 
 
 @dataclass
@@ -232,7 +256,8 @@ def run_batch(tasks, store, *, engine="auto", scheduler=None, n_workers=2,
         BLAS/OpenMP/torch threads inside each task (set with threadpoolctl
         on the worker, whatever started it).
     max_attempts : int, default=3
-        Runs of a raising task before it is stored as failed.
+        Runs of a raising task before it is stored as failed (bad input,
+        ``InvalidParameterError``, is not run again).
     timeout_s : float, optional
         Bound on the whole run in seconds; unfinished tasks are cancelled.
     connect_timeout_s : float
@@ -317,7 +342,8 @@ def _run_sequential(todo, finish, summary, blas_threads, max_attempts, deadline)
             return
         for attempt in range(1, max_attempts + 1):
             outcome = run_task(task.payload(), blas_threads)
-            if outcome["status"] == "done" or attempt == max_attempts:
+            if outcome["status"] == "done" or attempt == max_attempts \
+                    or not outcome.get("retry", True):
                 break
             summary.retried += 1
         finish(task, outcome, attempt)
@@ -376,7 +402,8 @@ def _run_dask(todo, finish, summary, *, engine, scheduler, client, n_workers,
                     outcome = {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
                                "worker": None}
                 fut.release()
-                if outcome["status"] != "done" and attempt < max_attempts:
+                if outcome["status"] != "done" and attempt < max_attempts \
+                        and outcome.get("retry", True):
                     summary.retried += 1
                     queue.add(submit(task, attempt + 1))
                     continue

@@ -218,6 +218,10 @@ def extract(model, X, *, layer=None, batch_size=256):
     is_torch = type(model).__module__.startswith("torch") or any(
         c.__module__.startswith("torch.nn") for c in type(model).__mro__
     )
+    if layer is None and hasattr(model, "encode"):
+        # Sentence encoders (sentence-transformers models are torch modules too)
+        # take raw texts through encode(), which tokenizes and pools.
+        is_torch = False
     if layer is not None and not is_torch:
         raise InvalidParameterError(
             f"'layer' ({layer!r}) can only select a submodule of a torch.nn.Module; the model "

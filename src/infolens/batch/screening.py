@@ -289,7 +289,9 @@ def correlation_table(table, *, target="accuracy", measures=None, n_boot=2000,
     """Correlate every measure column with ``target`` across the rows.
 
     Rows where either value is missing are left out of that measure's
-    correlation (``n`` says how many pairs were used).
+    correlation (``n`` says how many pairs were used).  A measure (or target)
+    that is the same for every model has no coefficient: its row carries a
+    ``note`` saying so instead of numbers.
 
     Returns
     -------
@@ -309,8 +311,13 @@ def correlation_table(table, *, target="accuracy", measures=None, n_boot=2000,
                 f"Only {len(pairs)} models have both {m!r} and {target!r}; correlation needs "
                 f"at least 3. Add '{target}:' to the manifest entries."
             )
-        c = correlate([p[0] for p in pairs], [p[1] for p in pairs], n_boot=n_boot,
-                      confidence=confidence, random_state=random_state)
+        xs, ys = [p[0] for p in pairs], [p[1] for p in pairs]
+        if max(xs) == min(xs) or max(ys) == min(ys):
+            constant = m if max(xs) == min(xs) else target
+            out.append({"measure": m, "n": len(pairs),
+                        "note": f"{constant} is the same for every model; no correlation"})
+            continue
+        c = correlate(xs, ys, n_boot=n_boot, confidence=confidence, random_state=random_state)
         out.append({
             "measure": m, "n": c.n,
             "pearson": c.pearson, "pearson_lo": c.pearson_ci[0], "pearson_hi": c.pearson_ci[1],
@@ -395,6 +402,8 @@ def write_screening_outputs(table, out_dir, *, target="accuracy", n_boot=2000, p
     corr = correlation_table(table, target=target, n_boot=n_boot)
     plots = []
     for row in corr:
+        if row.get("pearson") is None:
+            continue
         safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in row["measure"])
         plots.append(plot_screening(table, row["measure"], out_dir / f"{prefix}scatter_{safe}.png",
                                     target=target))
@@ -411,6 +420,9 @@ def format_correlations(rows):
     head = f"{'measure':<24}{'n':>4}  {'Pearson [CI]':<24}{'Spearman [CI]':<24}"
     lines = [head]
     for r in rows:
+        if r.get("pearson") is None:
+            lines.append(f"{r['measure']:<24}{r['n']:>4}  ({r.get('note', 'no correlation')})")
+            continue
         pearson = f"{r['pearson']:+.2f} [{r['pearson_lo']:+.2f}, {r['pearson_hi']:+.2f}]"
         spearman = f"{r['spearman']:+.2f} [{r['spearman_lo']:+.2f}, {r['spearman_hi']:+.2f}]"
         lines.append(f"{r['measure']:<24}{r['n']:>4}  {pearson:<24}{spearman:<24}")
