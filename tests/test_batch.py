@@ -360,3 +360,33 @@ def test_extract_accepts_any_callable_and_encoders():
     np.testing.assert_array_equal(Z, [[1, 1], [2, 0], [3, 3]])
     with pytest.raises(InvalidParameterError, match="only select a submodule"):
         extract(Encoder(), ["a"], layer="x")
+
+
+def test_exported_run_folders_feed_infolens_report(emb_dir, tmp_path):
+    pytest.importorskip("matplotlib")
+    from infolens.batch.store import export_runs
+    from infolens.report import find_runs, write_report
+
+    entries = [{"embeddings": str(emb_dir / f"e{i}.npz"), "name": "runA", "step": 10 * (i + 1),
+                "layer": "fc"} for i in range(3)]
+    Z, y = _blobs(9)
+    np.savez(tmp_path / "unplaced.npz", Z=Z, Y=y)
+    entries.append({"embeddings": str(tmp_path / "unplaced.npz"), "name": "unplaced"})
+    tasks = make_tasks(entries, ["dse", "dsmi", {"dse": {"t": 2}}])
+    assert len(tasks) == 12
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        s = run_batch(tasks, store, engine="sequential", progress=False)
+        assert s.failed == 0
+        written = export_runs(store, tmp_path / "runs")
+    assert list(written.values()) == [9]  # the entry without step or epoch is no curve point
+    (run,) = find_runs(str(tmp_path / "runs"))
+    assert run.group == "runA" and run.x_unit == "step"
+    x, v = run.series("dse", "fc")
+    np.testing.assert_array_equal(x, [10, 20, 30])
+    expect = [infolens.dse(_blobs(i)[0]) for i in range(3)]
+    np.testing.assert_allclose(v, expect, rtol=1e-12)
+    x, v = run.series("dsmi_y", "fc")
+    np.testing.assert_allclose(v, [infolens.dsmi(*_blobs(i)) for i in range(3)], rtol=1e-12)
+    assert run.series("dse@t:2", "fc")[1].size == 3
+    out = write_report([run], str(tmp_path / "report"))
+    assert (tmp_path / "report" / "index.html").is_file() and out["figures"]

@@ -132,7 +132,7 @@ def _wait_for_workers(address, n, timeout=60):
     with Client(address, timeout=timeout) as client:
         client.wait_for_workers(n, timeout=timeout)
         return {info["name"]: (addr, info.get("pid"))
-                for addr, info in client.scheduler_info(n_workers=-1)["workers"].items()}
+                for addr, info in client.scheduler_info()["workers"].items()}
 
 
 def test_killed_worker_loses_nothing_and_rerun_computes_nothing(tmp_path, cluster):

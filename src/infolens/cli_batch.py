@@ -17,6 +17,7 @@ __all__ = ["add_parser"]
 _BATCH_EPILOG = """examples:
   infolens batch manifest.yaml                         # LocalCluster (2 workers) or sequential
   infolens batch manifest.yaml --store runs.sqlite --export runs.csv
+  infolens batch manifest.yaml --export-runs runs/ && infolens report runs/ --out report/
   infolens batch manifest.csv --scheduler tcp://10.0.0.5:8786 --timeout 3600
   infolens batch manifest.yaml --engine sequential     # no Dask
 
@@ -83,6 +84,8 @@ def add_parser(subparsers):
     _add_engine_options(p)
     p.add_argument("--export", action="append", default=[], metavar="PATH",
                    help="write the store to .csv or .parquet after the run (repeatable)")
+    p.add_argument("--export-runs", metavar="DIR",
+                   help="write run folders (runlog.jsonl per entry name) for 'infolens report'")
     p.set_defaults(func=_batch)
 
     s = subparsers.add_parser(
@@ -137,6 +140,12 @@ def _batch(args):
         for path in args.export:
             n = store.export(path)
             print(f"exported {n} rows to {path}")
+        if args.export_runs:
+            from .batch.store import export_runs
+
+            runs = export_runs(store, args.export_runs)
+            print(f"wrote {len(runs)} run folder(s) with {sum(runs.values())} rows under "
+                  f"{args.export_runs} (view with: infolens report {args.export_runs})")
     return 0 if summary.failed == 0 and summary.remaining == 0 else 1
 
 
