@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "infolens.cli_demo",
     "infolens.cli_batch",
     "infolens.cli_report",
+    "infolens.cli_bench",
 )
 
 
