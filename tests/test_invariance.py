@@ -208,3 +208,11 @@ def test_large_n_invariance_and_the_float32_tolerance():
                                    rtol=RTOL, atol=0)
         assert abs(infolens.dse(c * Z + b, precision="float32") - ref32) <= 1e-6
         assert abs(infolens.dse(c * Z + b) - ref64) <= 1e-6  # "auto", whichever it picks
+
+
+@pytest.mark.parametrize("func", [infolens.dse, infolens.dsmi], ids=lambda f: f.__name__)
+def test_docstring_explains_the_rule_and_the_reference_behaviour(func):
+    doc = " ".join(func.__doc__.split())
+    assert '"median"' in doc and "median pairwise distance" in doc  # the rule
+    assert "invariant" in doc and "c Z + b" in doc  # why
+    assert "sigma=10" in doc and 'preset="dse-dsmi"' in doc  # how to get the reference's
