@@ -226,3 +226,20 @@ def test_cli_batch_without_scheduler_uses_local_cluster(tmp_path):
     assert {r["measure"] for r in rows} == {"dse", "dsmi"}
     assert all(r["unit"] == "bits" and r["layer"] == "fc" for r in rows)
     assert sorted({int(r["step"]) for r in rows}) == [100 * i for i in range(N_FILES)]
+
+
+def test_cluster_without_workers_cannot_hang_the_run(tmp_path, cluster):
+    manifest = load_manifest(_write_manifest(tmp_path))
+    address = cluster.start_scheduler()
+    with ResultStore(tmp_path / "idle.sqlite") as store:
+        start = time.monotonic()
+        s = run_batch(manifest, store, scheduler=address, progress=False, stall_timeout_s=3,
+                      timeout_s=60)
+        assert time.monotonic() - start < 30
+        assert s.stopped == "stalled" and s.remaining == len(manifest) and s.computed == 0
+        assert len(store) == 0
+        # A worker arrives: the same manifest now completes.
+        cluster.start_worker("late")
+        _wait_for_workers(address, 1)
+        s = run_batch(manifest, store, scheduler=address, progress=False, timeout_s=120)
+        assert s.done == len(manifest) and s.stopped is None

@@ -65,6 +65,9 @@ def _add_engine_options(p):
                         "(default: %(default)s)")
     g.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                    help="bound on the whole run; unfinished tasks stay unstored")
+    g.add_argument("--stall-timeout", type=float, default=None, metavar="SECONDS",
+                   help="stop when no task finished for this long (e.g. a cluster without "
+                        "workers)")
     g.add_argument("--connect-timeout", type=float, default=30.0, metavar="SECONDS",
                    help="bound on reaching the scheduler / starting the cluster "
                         "(default: %(default)s)")
@@ -120,7 +123,8 @@ def _run(args):
             manifest, store, engine=args.engine, scheduler=args.scheduler,
             n_workers=args.workers, threads_per_worker=args.threads_per_worker,
             blas_threads=args.blas_threads, max_attempts=args.retries + 1,
-            timeout_s=args.timeout, connect_timeout_s=args.connect_timeout,
+            timeout_s=args.timeout, stall_timeout_s=args.stall_timeout,
+            connect_timeout_s=args.connect_timeout,
             progress=not args.no_progress,
         )
     except BaseException:

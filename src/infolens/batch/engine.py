@@ -11,8 +11,9 @@ all, and then stored as ``failed`` with its error; an
 every time) is stored at once.  A worker that dies while
 holding tasks is handled by Dask, which moves them to the other workers; a
 task that keeps killing workers surfaces as an error and counts as a failed
-attempt.  ``timeout_s`` bounds the whole run: tasks unfinished by then are
-cancelled and left unstored (a later run computes them).
+attempt.  ``timeout_s`` bounds the whole run and ``stall_timeout_s`` the wait
+for the next result: tasks unfinished by then are cancelled and left unstored
+(a later run computes them).
 """
 
 from __future__ import annotations
@@ -155,6 +156,8 @@ class BatchSummary:
         Extra attempts made after failures.
     remaining : int
         Tasks left unfinished (timeout); not stored.
+    stopped : str or None
+        ``"timeout"`` or ``"stalled"`` when the run was cut short.
     elapsed_s : float
     """
 
@@ -165,6 +168,7 @@ class BatchSummary:
     failed: int = 0
     retried: int = 0
     remaining: int = 0
+    stopped: str | None = None
     elapsed_s: float = 0.0
     errors: list = field(default_factory=list)
 
@@ -173,8 +177,9 @@ class BatchSummary:
         return self.done + self.failed
 
     def line(self):
+        stopped = f" (stopped: {self.stopped})" if self.stopped else ""
         return (f"{self.engine}: {self.n_tasks} tasks, {self.skipped} already stored, "
-                f"{self.done} done, {self.failed} failed, {self.remaining} unfinished, "
+                f"{self.done} done, {self.failed} failed, {self.remaining} unfinished{stopped}, "
                 f"{self.retried} retries, {self.elapsed_s:.1f} s")
 
 
@@ -237,7 +242,8 @@ def _check_scheduler(address):
 
 def run_batch(tasks, store, *, engine="auto", scheduler=None, n_workers=2,
               threads_per_worker=1, blas_threads=1, max_attempts=3, timeout_s=None,
-              connect_timeout_s=30.0, progress=True, on_result=None, client=None):
+              stall_timeout_s=None, connect_timeout_s=30.0, progress=True, on_result=None,
+              client=None):
     """Compute every task not yet stored and write each result once.
 
     Parameters
@@ -260,8 +266,11 @@ def run_batch(tasks, store, *, engine="auto", scheduler=None, n_workers=2,
         ``InvalidParameterError``, is not run again).
     timeout_s : float, optional
         Bound on the whole run in seconds; unfinished tasks are cancelled.
+    stall_timeout_s : float, optional
+        Dask engines: stop when no task has finished for this long (a
+        cluster that lost all its workers never finishes anything).
     connect_timeout_s : float
-        Bound on reaching the scheduler or starting the LocalCluster.
+        Bound on reaching the scheduler.
     progress : bool
         Draw the progress bar on stderr.
     on_result : callable, optional
@@ -284,6 +293,8 @@ def run_batch(tasks, store, *, engine="auto", scheduler=None, n_workers=2,
     blas_threads = check_int(blas_threads, "blas_threads", caller, low=1)
     max_attempts = check_int(max_attempts, "max_attempts", caller, low=1)
     timeout_s = check_real(timeout_s, "timeout_s", caller, low=0, closed_low=False, allow_none=True)
+    stall_timeout_s = check_real(stall_timeout_s, "stall_timeout_s", caller, low=0,
+                                 closed_low=False, allow_none=True)
     if scheduler is not None:
         _check_scheduler(scheduler)
         if engine in ("sequential", "local"):
@@ -329,7 +340,7 @@ def run_batch(tasks, store, *, engine="auto", scheduler=None, n_workers=2,
                       client=client, n_workers=n_workers,
                       threads_per_worker=threads_per_worker, blas_threads=blas_threads,
                       max_attempts=max_attempts, deadline=deadline,
-                      connect_timeout_s=connect_timeout_s)
+                      connect_timeout_s=connect_timeout_s, stall_timeout_s=stall_timeout_s)
     bar.draw(final=True)
     summary.elapsed_s = time.perf_counter() - start
     return summary
@@ -339,6 +350,7 @@ def _run_sequential(todo, finish, summary, blas_threads, max_attempts, deadline)
     for i, task in enumerate(todo):
         if deadline is not None and time.monotonic() > deadline:
             summary.remaining = len(todo) - i
+            summary.stopped = "timeout"
             return
         for attempt in range(1, max_attempts + 1):
             outcome = run_task(task.payload(), blas_threads)
@@ -355,11 +367,11 @@ def _task_key(task, attempt):
 
 
 def _run_dask(todo, finish, summary, *, engine, scheduler, client, n_workers,
-              threads_per_worker, blas_threads, max_attempts, deadline, connect_timeout_s):
+              threads_per_worker, blas_threads, max_attempts, deadline, connect_timeout_s,
+              stall_timeout_s):
     import logging
 
     from distributed import Client, LocalCluster, as_completed
-    from distributed import TimeoutError as DaskTimeoutError
 
     cluster = None
     own_client = client is None
@@ -390,11 +402,23 @@ def _run_dask(todo, finish, summary, *, engine, scheduler, client, n_workers,
             pending[fut.key] = (task, attempt, fut)
             return fut
 
-        futures = [submit(task, 1) for task in todo]
-        remaining_s = None if deadline is None else max(0.0, deadline - time.monotonic())
-        queue = as_completed(futures, timeout=remaining_s)
-        try:
-            for fut in queue:
+        queue = as_completed([submit(task, 1) for task in todo])
+        last_progress = time.monotonic()
+        while pending:
+            batch = queue.next_batch(block=False)
+            now = time.monotonic()
+            if not batch:
+                timed_out = deadline is not None and now > deadline
+                stalled = stall_timeout_s is not None and now - last_progress > stall_timeout_s
+                if timed_out or stalled:
+                    summary.remaining = len(pending)
+                    summary.stopped = "timeout" if timed_out else "stalled"
+                    client.cancel([entry[2] for entry in pending.values()])
+                    break
+                time.sleep(0.05)
+                continue
+            last_progress = now
+            for fut in batch:
                 task, attempt, _ = pending.pop(fut.key)
                 try:
                     outcome = fut.result()
@@ -408,9 +432,6 @@ def _run_dask(todo, finish, summary, *, engine, scheduler, client, n_workers,
                     queue.add(submit(task, attempt + 1))
                     continue
                 finish(task, outcome, attempt)
-        except (TimeoutError, DaskTimeoutError):
-            summary.remaining = len(pending)
-            client.cancel([entry[2] for entry in pending.values()])
     finally:
         if own_client and client is not None:
             client.close(timeout=10)
