@@ -392,3 +392,18 @@ def test_exported_run_folders_feed_infolens_report(emb_dir, tmp_path):
     assert run.series("dse@t:2", "fc")[1].size == 3
     out = write_report([run], str(tmp_path / "report"))
     assert (tmp_path / "report" / "index.html").is_file() and out["figures"]
+
+
+def test_without_dask_auto_runs_sequentially_and_dask_engines_explain(emb_dir, tmp_path,
+                                                                      monkeypatch):
+    import infolens.batch.engine as engine_mod
+
+    monkeypatch.setattr(engine_mod, "_dask_available", lambda: False)
+    tasks = make_tasks([{"embeddings": str(emb_dir / "z0.npy")}], ["dse"])
+    with ResultStore(tmp_path / "r.sqlite") as store:
+        s = run_batch(tasks, store, progress=False)
+        assert s.engine == "sequential" and s.done == 1
+        for engine in ("local", "dask"):
+            with pytest.raises(InvalidParameterError, match=r"needs Dask: pip install 'infolens\[dask\]'"):
+                run_batch(tasks, store, engine=engine, scheduler=None if engine == "local"
+                          else "tcp://127.0.0.1:1", progress=False)
