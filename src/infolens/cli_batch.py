@@ -69,7 +69,7 @@ def _add_engine_options(p):
                    help="stop when no task finished for this long (e.g. a cluster without "
                         "workers)")
     g.add_argument("--connect-timeout", type=float, default=30.0, metavar="SECONDS",
-                   help="bound on reaching the scheduler / starting the cluster "
+                   help="bound on reaching the scheduler "
                         "(default: %(default)s)")
     p.add_argument("--store", default="results.sqlite", metavar="PATH",
                    help="SQLite results store (default: %(default)s)")
@@ -149,7 +149,7 @@ def _batch(args):
 
             runs = export_runs(store, args.export_runs)
             print(f"wrote {len(runs)} run folder(s) with {sum(runs.values())} rows under "
-                  f"{args.export_runs} (view with: infolens report {args.export_runs})")
+                  f"{args.export_runs} (view with: infolens report {args.export_runs} --out DIR)")
     return 0 if summary.failed == 0 and summary.remaining == 0 else 1
 
 
