@@ -83,7 +83,8 @@ def layer_encoders(model_dir):
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
     trained = AutoModel.from_pretrained(str(model_dir), local_files_only=True).eval()
     torch.manual_seed(0)
-    random = AutoModel.from_config(AutoConfig.from_pretrained(str(model_dir), local_files_only=True)).eval()
+    config = AutoConfig.from_pretrained(str(model_dir), local_files_only=True)
+    random = AutoModel.from_config(config).eval()
     cache = {}
 
     def hidden_states(which, texts):

@@ -283,7 +283,8 @@ def test_unreachable_scheduler_fails_fast_with_a_hint(emb_dir, tmp_path):
         port = s.getsockname()[1]
     tasks = make_tasks([{"embeddings": str(emb_dir / "z0.npy")}], ["dse"])
     with ResultStore(tmp_path / "r.sqlite") as store:
-        with pytest.raises(InvalidParameterError, match="Cannot reach the Dask scheduler.*dask worker"):
+        with pytest.raises(InvalidParameterError,
+                           match="Cannot reach the Dask scheduler.*dask worker"):
             run_batch(tasks, store, scheduler=f"tcp://127.0.0.1:{port}", connect_timeout_s=2)
 
 
@@ -311,7 +312,8 @@ def test_checkpoint_entry_embeds_the_probe_at_the_named_layer(tmp_path):
     torch.save(model.state_dict(), tmp_path / "ckpt.pt")
     X, y = _blobs(3, n=120, d=5)
     np.savez(tmp_path / "probe.npz", X=X.astype(np.float32), y=y)
-    entry = {"checkpoint": str(tmp_path / "ckpt.pt"), "factory": "infolens.batch.screening:make_mlp",
+    entry = {"checkpoint": str(tmp_path / "ckpt.pt"),
+             "factory": "infolens.batch.screening:make_mlp",
              "factory_kwargs": {"in_features": 5, "widths": [16, 8], "n_classes": 3},
              "probe": str(tmp_path / "probe.npz"), "layer": "body"}
     tasks = make_tasks([entry], ["dse", "dsmi"])
@@ -327,7 +329,8 @@ def test_checkpoint_entry_embeds_the_probe_at_the_named_layer(tmp_path):
     other = make_tasks([dict(entry, layer="head")], ["dse"])[0]
     assert other.input_hash != tasks[0].input_hash
     out = run_task(make_tasks([dict(entry, layer="nope")], ["dse"])[0].payload())
-    assert out["status"] == "failed" and "no layer named 'nope'" in out["error"] and "body" in out["error"]
+    assert out["status"] == "failed"
+    assert "no layer named 'nope'" in out["error"] and "body" in out["error"]
 
 
 def test_checkpoint_loading_never_unpickles(tmp_path, capfd):
@@ -341,7 +344,8 @@ def test_checkpoint_loading_never_unpickles(tmp_path, capfd):
     np.savez(tmp_path / "probe.npz", X=np.zeros((10, 4), np.float32))
     task = make_tasks([{"checkpoint": str(tmp_path / "evil.pt"),
                         "factory": "infolens.batch.screening:make_mlp",
-                        "factory_kwargs": {"in_features": 4}, "probe": str(tmp_path / "probe.npz")}],
+                        "factory_kwargs": {"in_features": 4},
+                        "probe": str(tmp_path / "probe.npz")}],
                       ["dse"])[0]
     out = run_task(task.payload())
     assert out["status"] == "failed"
@@ -404,6 +408,7 @@ def test_without_dask_auto_runs_sequentially_and_dask_engines_explain(emb_dir, t
         s = run_batch(tasks, store, progress=False)
         assert s.engine == "sequential" and s.done == 1
         for engine in ("local", "dask"):
-            with pytest.raises(InvalidParameterError, match=r"needs Dask: pip install 'infolens\[dask\]'"):
+            with pytest.raises(InvalidParameterError,
+                               match=r"needs Dask: pip install 'infolens\[dask\]'"):
                 run_batch(tasks, store, engine=engine, scheduler=None if engine == "local"
                           else "tcp://127.0.0.1:1", progress=False)

@@ -85,7 +85,8 @@ def test_screen_models_measures_each_model_on_the_probe():
         Z = f(X)
         assert r["n_features"] == Z.shape[1]
         assert r["dse"] == pytest.approx(infolens.dse(Z), rel=1e-12)
-        assert r['dsmi{"n_repeats":2}'] == pytest.approx(infolens.dsmi(Z, y, n_repeats=2), rel=1e-12)
+        expect = infolens.dsmi(Z, y, n_repeats=2)
+        assert r['dsmi{"n_repeats":2}'] == pytest.approx(expect, rel=1e-12)
     table = correlation_table(rows, n_boot=200)
     assert [t["measure"] for t in table] == ["dse", 'dsmi{"n_repeats":2}']
     assert all(t["n"] == 4 for t in table)
@@ -129,8 +130,10 @@ def test_cli_screen_writes_table_correlations_and_plots(tmp_path):
     entries = []
     for i in range(4):
         np.savez(tmp_path / f"m{i}.npz", Z=np.tanh(X @ rng.normal(size=(8, 3 + 2 * i))), Y=y)
-        entries.append({"embeddings": f"m{i}.npz", "name": f"m{i}", "accuracy": [0.3, 0.9, 0.4, 0.8][i]})
-    (tmp_path / "zoo.yaml").write_text(yaml.safe_dump({"measures": ["dse", "dsmi"], "entries": entries}))
+        entries.append({"embeddings": f"m{i}.npz", "name": f"m{i}",
+                        "accuracy": [0.3, 0.9, 0.4, 0.8][i]})
+    doc = {"measures": ["dse", "dsmi"], "entries": entries}
+    (tmp_path / "zoo.yaml").write_text(yaml.safe_dump(doc))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")]))
     cmd = [sys.executable, "-m", "infolens", "screen", "zoo.yaml", "--out", "out", "--engine",
            "sequential", "--store", "s.sqlite", "--n-boot", "200", "--no-progress"]

@@ -97,8 +97,10 @@ def add_parser(subparsers):
                     "measure with accuracy.",
         epilog=_SCREEN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     s.add_argument("manifest", help="YAML or CSV manifest whose entries carry 'accuracy'")
-    s.add_argument("--out", required=True, metavar="DIR", help="folder for table, correlations, plots")
-    s.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples (default: %(default)s)")
+    s.add_argument("--out", required=True, metavar="DIR",
+                   help="folder for the table, the correlations and the plots")
+    s.add_argument("--n-boot", type=int, default=2000,
+                   help="bootstrap resamples (default: %(default)s)")
     _add_engine_options(s)
     s.set_defaults(func=_screen)
 
@@ -109,7 +111,9 @@ def _run(args):
 
     for name in ("workers", "threads_per_worker", "blas_threads"):
         if getattr(args, name) < 1:
-            raise CLIError(f"--{name.replace('_', '-')} must be at least 1; got {getattr(args, name)}.")
+            raise CLIError(
+                f"--{name.replace('_', '-')} must be at least 1; got {getattr(args, name)}."
+            )
     if args.retries < 0:
         raise CLIError(f"--retries must be 0 or more; got {args.retries}.")
     from .batch.store import check_export_path

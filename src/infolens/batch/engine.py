@@ -363,7 +363,8 @@ def _run_sequential(todo, finish, summary, blas_threads, max_attempts, deadline)
 
 def _task_key(task, attempt):
     params = task.params_json.encode().hex()[:16]
-    return f"infolens-{task.measure}-{task.input_hash[:16]}-{params}-{attempt}-{os.urandom(4).hex()}"
+    nonce = os.urandom(4).hex()
+    return f"infolens-{task.measure}-{task.input_hash[:16]}-{params}-{attempt}-{nonce}"
 
 
 def _run_dask(todo, finish, summary, *, engine, scheduler, client, n_workers,

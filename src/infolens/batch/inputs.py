@@ -41,7 +41,9 @@ def _array_from_bytes(data, path, keys, what, required=True):
         try:
             return np.load(io.BytesIO(data), allow_pickle=False)
         except ValueError as exc:
-            raise InvalidParameterError(f"{what} file {path!r} cannot be read without pickle: {exc}") from None
+            raise InvalidParameterError(
+                f"{what} file {path!r} cannot be read without pickle: {exc}"
+            ) from None
     if ext == ".npz":
         with np.load(io.BytesIO(data), allow_pickle=False) as archive:
             names = archive.files
@@ -133,10 +135,12 @@ def load_model(source):
         try:
             import torch
         except ImportError:
-            raise InvalidParameterError("Checkpoint entries need PyTorch: pip install torch.") from None
+            raise InvalidParameterError(
+                "Checkpoint entries need PyTorch: pip install torch."
+            ) from None
         data = _read_checked(source["checkpoint"], source.get("checkpoint_sha256"))
         state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-        if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+        if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
             state = state["state_dict"]
         if not hasattr(model, "load_state_dict"):
             raise InvalidParameterError(
@@ -164,13 +168,16 @@ def load_local_model(path):
             from sentence_transformers import SentenceTransformer
         except ImportError:
             raise InvalidParameterError(
-                f"{str(path)!r} is a sentence-transformers model; pip install sentence-transformers."
+                f"{str(path)!r} is a sentence-transformers model; pip install "
+                "sentence-transformers."
             ) from None
         return SentenceTransformer(str(path), device="cpu", local_files_only=True)
     try:
         from transformers import AutoModel, AutoTokenizer
     except ImportError:
-        raise InvalidParameterError(f"Loading {str(path)!r} needs transformers: pip install transformers.") from None
+        raise InvalidParameterError(
+            f"Loading {str(path)!r} needs transformers: pip install transformers."
+        ) from None
     model = AutoModel.from_pretrained(str(path), local_files_only=True).eval()
     tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
     return _MeanPooled(model, tokenizer)

@@ -207,7 +207,9 @@ def import_callable(spec, what):
     for part in attr.split("."):
         obj = getattr(obj, part, None)
         if obj is None:
-            raise InvalidParameterError(f"Module {module_name!r} has no attribute {attr!r} ({what} {spec!r}).")
+            raise InvalidParameterError(
+                f"Module {module_name!r} has no attribute {attr!r} ({what} {spec!r})."
+            )
     if not callable(obj):
         raise InvalidParameterError(f"The {what} {spec!r} is not callable.")
     return obj
@@ -248,7 +250,9 @@ def _parse_measures(raw, where):
 
 def _check_params(spec, params, where):
     if "return_result" in params:
-        raise InvalidParameterError(f"'return_result' is set by the batch runner; remove it from {where}.")
+        raise InvalidParameterError(
+            f"'return_result' is set by the batch runner; remove it from {where}."
+        )
     if spec.parameters is not None:
         unknown = sorted(set(params) - set(spec.parameters))
         if unknown:
@@ -327,7 +331,9 @@ def _entry_kind(entry, where):
         return "embeddings"
     if "model" in has:
         if has - {"model"}:
-            raise InvalidParameterError(f"{where}: 'model' (a local directory) excludes 'factory' and 'checkpoint'.")
+            raise InvalidParameterError(
+                f"{where}: 'model' (a local directory) excludes 'factory' and 'checkpoint'."
+            )
         kind = "model"
     elif "checkpoint" in has:
         if "factory" not in has:
@@ -344,7 +350,10 @@ def _entry_kind(entry, where):
             f"'factory' + 'probe', or 'model' + 'probe'. Got keys {sorted(entry)}."
         )
     if not entry.get("probe"):
-        raise InvalidParameterError(f"{where} is a model entry without a 'probe' set (an .npz with X and y, or a .json of texts).")
+        raise InvalidParameterError(
+            f"{where} is a model entry without a 'probe' set (an .npz with X and y, or a .json of "
+            "texts)."
+        )
     return kind
 
 
@@ -356,9 +365,13 @@ def _resolve_path(value, base, role, where, allow_dir=False):
         path = (base / path)
     path = path.resolve()
     if not path.exists():
-        raise InvalidParameterError(f"The {role} file {str(path)!r} named in {where} does not exist.")
+        raise InvalidParameterError(
+            f"The {role} file {str(path)!r} named in {where} does not exist."
+        )
     if path.is_dir() and not allow_dir:
-        raise InvalidParameterError(f"The {role} path {str(path)!r} in {where} is a directory; give a file.")
+        raise InvalidParameterError(
+            f"The {role} path {str(path)!r} in {where} is a directory; give a file."
+        )
     return str(path)
 
 
@@ -390,7 +403,9 @@ def _source_of(entry, kind, base, where):
     if kind in ("checkpoint", "factory"):
         kwargs = entry.get("factory_kwargs") or {}
         if not isinstance(kwargs, dict):
-            raise InvalidParameterError(f"'factory_kwargs' in {where} must be a mapping; got {kwargs!r}.")
+            raise InvalidParameterError(
+                f"'factory_kwargs' in {where} must be a mapping; got {kwargs!r}."
+            )
         source["factory"] = entry["factory"]
         source["factory_kwargs"] = kwargs
         identity.update(_factory_identity(entry["factory"]))
@@ -398,7 +413,9 @@ def _source_of(entry, kind, base, where):
     if kind != "embeddings":
         layer = entry.get("layer")
         if layer is not None and not isinstance(layer, str):
-            raise InvalidParameterError(f"'layer' in {where} must be a module name string; got {layer!r}.")
+            raise InvalidParameterError(
+                f"'layer' in {where} must be a module name string; got {layer!r}."
+            )
         source["layer"] = layer
         identity["layer"] = layer
     return source, hashlib.sha256(canonical_json(identity).encode()).hexdigest()
@@ -430,7 +447,9 @@ def make_tasks(entries, measures=None, *, base_dir=".", where="manifest"):
     for i, entry in enumerate(entries):
         label = f"{where}, entry {i + 1}"
         if not isinstance(entry, dict):
-            raise InvalidParameterError(f"{label} must be a mapping of keys to values; got {entry!r}.")
+            raise InvalidParameterError(
+                f"{label} must be a mapping of keys to values; got {entry!r}."
+            )
         unknown = sorted(set(entry) - _ENTRY_KEYS)
         if unknown:
             raise InvalidParameterError(
@@ -441,12 +460,16 @@ def make_tasks(entries, measures=None, *, base_dir=".", where="manifest"):
         source, input_hash = _source_of(entry, kind, base, label)
         meas = _parse_measures(entry.get("measures"), label) or defaults
         if not meas:
-            raise InvalidParameterError(f"{label} has no measures and the manifest sets no default 'measures'.")
+            raise InvalidParameterError(
+                f"{label} has no measures and the manifest sets no default 'measures'."
+            )
         meta = {k: entry.get(k) for k in _META_KEYS if entry.get(k) is not None}
         for key in ("epoch", "step"):
             if key in meta and not (isinstance(meta[key], numbers.Integral)
                                     and not isinstance(meta[key], bool)):
-                raise InvalidParameterError(f"'{key}' in {label} must be an integer; got {meta[key]!r}.")
+                raise InvalidParameterError(
+                    f"'{key}' in {label} must be an integer; got {meta[key]!r}."
+                )
         if "accuracy" in meta and not (isinstance(meta["accuracy"], numbers.Real)
                                        and not isinstance(meta["accuracy"], bool)
                                        and math.isfinite(meta["accuracy"])):
@@ -498,7 +521,9 @@ def _read_csv(path):
             entry = {}
             for key, value in row.items():
                 if key is None:
-                    raise InvalidParameterError(f"{str(path)!r} line {line} has more cells than the header.")
+                    raise InvalidParameterError(
+                        f"{str(path)!r} line {line} has more cells than the header."
+                    )
                 value = _coerce_cell(value or "")
                 if value is None:
                     continue
@@ -535,7 +560,9 @@ def _read_yaml(path):
         try:
             doc = yaml.safe_load(fh)
         except yaml.YAMLError as exc:
-            raise InvalidParameterError(f"{str(path)!r} is not valid YAML: {' '.join(str(exc).split())}") from None
+            raise InvalidParameterError(
+                f"{str(path)!r} is not valid YAML: {' '.join(str(exc).split())}"
+            ) from None
     if isinstance(doc, list):
         return doc, None
     if not isinstance(doc, dict) or "entries" not in doc:
@@ -545,7 +572,10 @@ def _read_yaml(path):
         )
     unknown = sorted(set(doc) - {"entries", "measures"})
     if unknown:
-        raise InvalidParameterError(f"YAML manifest {str(path)!r} has unknown top-level key(s) {unknown}; valid: entries, measures.")
+        raise InvalidParameterError(
+            f"YAML manifest {str(path)!r} has unknown top-level key(s) {unknown}; valid: entries, "
+            "measures."
+        )
     return doc["entries"], doc.get("measures")
 
 
@@ -565,7 +595,8 @@ def load_manifest(path):
         entries, measures = _read_csv(path)
     else:
         raise InvalidParameterError(
-            f"Manifest {str(path)!r} must end in .yaml, .yml or .csv; got {path.suffix or '(none)'!r}."
+            f"Manifest {str(path)!r} must end in .yaml, .yml or .csv; got "
+            f"{path.suffix or '(none)'!r}."
         )
     tasks = make_tasks(entries, measures, base_dir=path.parent, where=str(path))
     return Manifest(str(path.resolve()), tasks)

@@ -151,11 +151,15 @@ def correlate(x, y, *, n_boot=2000, confidence=0.95, random_state=0):
     x = np.asarray(x, dtype=np.float64).ravel()
     y = np.asarray(y, dtype=np.float64).ravel()
     if x.shape != y.shape:
-        raise InvalidParameterError(f"x and y of {caller} must have the same length; got {x.size} and {y.size}.")
+        raise InvalidParameterError(
+            f"x and y of {caller} must have the same length; got {x.size} and {y.size}."
+        )
     if x.size < 3:
         raise InvalidParameterError(f"{caller} needs at least 3 pairs; got {x.size}.")
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
-        raise InvalidParameterError(f"x and y of {caller} must be finite; drop the models whose measure failed.")
+        raise InvalidParameterError(
+            f"x and y of {caller} must be finite; drop the models whose measure failed."
+        )
     if np.ptp(x) == 0 or np.ptp(y) == 0:
         raise InvalidParameterError(
             f"{caller} cannot correlate a constant sample (x range {np.ptp(x):g}, y range "
@@ -235,11 +239,13 @@ def screen_models(models, X, y=None, *, accuracies=None, measures=("dse", "dsmi"
             spec = resolve_measure(mname)
             kwargs = dict(mparams)
             if params and spec.parameters is not None:
-                kwargs.update({k: v for k, v in params.items() if k in spec.parameters and k not in kwargs})
+                shared = {k: v for k, v in params.items() if k in spec.parameters}
+                kwargs = {**shared, **kwargs}
             args = (Z, y) if spec.needs_reference else (Z,)
             if spec.needs_reference and y is None:
                 raise InvalidParameterError(f"Measure {mname!r} needs labels; pass y.")
-            row[_measure_label(mname, canonical_json(mparams))] = float(spec.function(*args, **kwargs))
+            label = _measure_label(mname, canonical_json(mparams))
+            row[label] = float(spec.function(*args, **kwargs))
         rows.append(row)
     return rows
 
@@ -360,7 +366,9 @@ def plot_screening(table, measure, path, *, target="accuracy", title=None, annot
         matplotlib.use("Agg", force=False)
         import matplotlib.pyplot as plt
     except ImportError:
-        raise InvalidParameterError("Plotting needs matplotlib: pip install 'infolens[plot]'.") from None
+        raise InvalidParameterError(
+            "Plotting needs matplotlib: pip install 'infolens[plot]'."
+        ) from None
     pairs = [(r.get(measure), r.get(target), r.get("name")) for r in table]
     pairs = [p for p in pairs if p[0] is not None and p[1] is not None]
     x = np.array([p[0] for p in pairs], dtype=float)
@@ -377,8 +385,7 @@ def plot_screening(table, measure, path, *, target="accuracy", title=None, annot
     if annotate:
         for xi, yi, name in pairs:
             ax.annotate(str(name), (xi, yi), fontsize=6, alpha=0.7)
-    unit = " (bits)" if measure.split("{")[0] in ("dse", "dsmi", "ase", "asmi", "cse", "csmi") else ""
-    ax.set_xlabel(f"{measure}{unit}")
+    ax.set_xlabel(measure)
     ax.set_ylabel(target)
     ax.set_title(title or f"{target} vs {measure} (n={c.n})")
     ax.legend(fontsize=8, loc="best")

@@ -80,7 +80,10 @@ class ResultStore:
     def __init__(self, path, *, timeout_s=30.0):
         self.path = Path(path).expanduser()
         if self.path.is_dir():
-            raise InvalidParameterError(f"The store path {str(self.path)!r} is a directory; give a file such as results.sqlite.")
+            raise InvalidParameterError(
+                f"The store path {str(self.path)!r} is a directory; give a file such as "
+                "results.sqlite."
+            )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._db = sqlite3.connect(str(self.path), timeout=timeout_s, isolation_level=None)
@@ -116,7 +119,9 @@ class ResultStore:
     # -- queries
     def done_keys(self):
         """Set of ``(input_hash, measure, params)`` with a finished value."""
-        cur = self._db.execute("SELECT input_hash, measure, params FROM results WHERE status='done'")
+        cur = self._db.execute(
+            "SELECT input_hash, measure, params FROM results WHERE status='done'"
+        )
         return set(map(tuple, cur.fetchall()))
 
     def status_of(self, key):
@@ -216,7 +221,8 @@ class ResultStore:
                 writer = csv.DictWriter(fh, fieldnames=EXPORT_COLUMNS, extrasaction="ignore")
                 writer.writeheader()
                 for row in rows:
-                    writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in EXPORT_COLUMNS})
+                    writer.writerow({k: "" if row.get(k) is None else row.get(k)
+                                     for k in EXPORT_COLUMNS})
             return len(rows)
         if ext in (".parquet", ".pq"):
             import pyarrow as pa
