@@ -267,6 +267,18 @@ def test_flatten_option(tmp_path, capsys):
                                                      abs=1e-12)
 
 
+def test_duplicate_and_constant_points_give_a_defined_value(tmp_path, capsys):
+    np.save(tmp_path / "const.npy", np.ones((12, 4)))
+    dup = np.repeat(np.random.default_rng(3).normal(size=(4, 2)), 3, axis=0)
+    np.save(tmp_path / "dup.npy", dup)
+    for name in ("const.npy", "dup.npy"):
+        for command in ("dse", "ase", "cse"):
+            code, out, err = _run([command, tmp_path / name, "--json"], capsys)
+            assert code == 0, err
+            value = json.loads(out)["value"]
+            assert np.isfinite(value) and 0 <= value <= np.log2(12) + 1e-9
+
+
 def test_python_dash_m_in_subprocess(data):
     path, Z, _ = data
     proc = subprocess.run([sys.executable, "-m", "infolens", "dse", str(path / "Z.npy")],
