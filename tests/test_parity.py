@@ -331,3 +331,46 @@ def test_case_count():
                             ASE_CASES, DSMI_CASES, DSMI_MATRIX_ENTRY_CASES, CSMI_CASES,
                             ASMI_CASES]))
     assert n_cases >= 50
+
+
+# --------------------------------------------------------------------------
+# Classes and subsets larger than max_N inside the MI loop
+# --------------------------------------------------------------------------
+# The reference's MI functions call its entropies with their default
+# max_N = 10000, and each capped call re-seeds Python's global ``random`` with 0,
+# which changes the random subsets drawn after it.  Reaching that with real
+# 10,000-point classes is too slow for a unit test, so the reference's entropy
+# is wrapped with a small max_N and infolens gets the same max_n.
+
+# (seed, N, D, y-kind, n_classes, max_n, measure)
+CAPPED_MI_CASES = [
+    (110, 160, 4, "labels", 2, 50, "dsmi"),
+    (111, 200, 6, "labels", 3, 45, "dsmi"),
+    (112, 150, 5, "scalar", 3, 40, "csmi"),
+    (113, 180, 4, "labels", 2, 60, "asmi"),
+]
+
+
+@pytest.mark.parametrize("seed,n,d,kind,n_classes,max_n,measure", CAPPED_MI_CASES)
+def test_mi_parity_with_capped_entropies(reference, monkeypatch, seed, n, d, kind, n_classes,
+                                         max_n, measure):
+    import functools
+
+    rng = np.random.default_rng(seed)
+    Z, y_ref, y_ours, ref_kw, our_kw = _mi_args(rng, seed, n, d, "blobs", kind, n_classes)
+    name = "adjacency_spectral_entropy" if measure == "asmi" else "diffusion_spectral_entropy"
+    monkeypatch.setattr(reference.dsmi, name,
+                        functools.partial(getattr(reference.dse, name), max_N=max_n))
+    if measure == "asmi":
+        expected, _ = reference.dsmi.adjacency_spectral_mutual_information(
+            Z, y_ref, gaussian_kernel_sigma=1.0, **ref_kw)
+        got = infolens.asmi(Z, y_ours, preset=PRESET, sigma=1.0, max_n=max_n, **our_kw)
+    elif measure == "csmi":
+        expected, _ = reference.dsmi.diffusion_spectral_mutual_information(
+            Z, y_ref, classic_shannon_entropy=True, **ref_kw)
+        got = infolens.csmi(Z, y_ours, preset=PRESET, max_n=max_n, **our_kw)
+    else:
+        expected, _ = reference.dsmi.diffusion_spectral_mutual_information(
+            Z, y_ref, gaussian_kernel_sigma=1.0, t=2, **ref_kw)
+        got = infolens.dsmi(Z, y_ours, preset=PRESET, sigma=1.0, t=2, max_n=max_n, **our_kw)
+    assert abs(got - expected) <= TOL_BITS

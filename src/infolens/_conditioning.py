@@ -100,12 +100,16 @@ def partition_mi(Z, partition, entropy_of, *, n_repeats, random_state, parity, m
         if parity:
             if random_state is not None:
                 py_rng.seed(random_state)
-            draws = [np.array(py_rng.sample(range(n), k=size)) for _ in range(n_repeats)]
+            # Draw and evaluate in turn: a capped evaluation re-seeds the shared
+            # generator (as dse-dsmi's entropies re-seed Python's global one),
+            # which changes the draws that follow it.
+            subsets = [capped_entropy(Z[np.array(py_rng.sample(range(n), k=size))])
+                       for _ in range(n_repeats)]
         else:
             seed = None if random_state is None else [random_state, k]
             rng = np.random.default_rng(seed)
-            draws = [np.sort(rng.choice(n, size, replace=False)) for _ in range(n_repeats)]
-        subsets = [capped_entropy(Z[d]) for d in draws]
+            subsets = [capped_entropy(Z[np.sort(rng.choice(n, size, replace=False))])
+                       for _ in range(n_repeats)]
         groups.append(
             {
                 "group": label.item() if hasattr(label, "item") else label,
