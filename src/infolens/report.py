@@ -44,6 +44,7 @@ MEASURE_LABELS = {
     "dsmi_x": "DSMI(Z; X)",
     "cse": "CSE(Z)",
     "csmi_y": "CSMI(Z; Y)",
+    "rms_distance": "RMS pairwise distance of Z",
 }
 
 
@@ -305,7 +306,9 @@ def plot_information_plane(runs, out_path):
                 common = np.intersect1d(bx[0], by[0])
                 mx = bx[1][np.searchsorted(bx[0], common)]
                 my = by[1][np.searchsorted(by[0], common)]
-                ax.plot(mx, my, color=color, lw=1.2, alpha=0.8, label=group)
+                ax.plot(mx, my, color=color, lw=1.2, alpha=0.8)
+                ax.plot([], [], color=color, lw=1.2, marker=markers[k % len(markers)],
+                        mfc="white", label=group)
                 scatter = ax.scatter(mx, my, c=common, cmap="viridis", vmin=vmin, vmax=vmax,
                                      marker=markers[k % len(markers)], s=28,
                                      edgecolors=color, linewidths=0.8, zorder=3)
