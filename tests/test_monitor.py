@@ -378,3 +378,21 @@ def test_resume_after_crash_gives_exactly_the_uninterrupted_rows(tmp_path):
     _train(crashed, 4, checkpoint=store["last"])
     resumed = _comparable(read_runlog(crashed / "runlog.jsonl"))
     assert resumed == reference
+
+
+def test_tensorboard_scalars_are_written(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    model = nn.Sequential(nn.Linear(3, 4))
+    mon = Monitor(model, ["0"], torch.randn(20, 3), measures=_cheap_measures(),
+                  run_dir=tmp_path / "run", tensorboard=True)
+    mon.epoch_end({"train_loss": 0.5})
+    mon.close()
+    acc = EventAccumulator(str(tmp_path / "run" / "tensorboard"))
+    acc.Reload()
+    tags = acc.Tags()["scalars"]
+    assert {"mean/0", "dse/0", "train_loss/model"} <= set(tags)
+    logged = [r["value"] for r in mon.rows if r["measure"] == "mean"]
+    assert [e.value for e in acc.Scalars("mean/0")] == pytest.approx(logged)
+    assert [e.step for e in acc.Scalars("mean/0")] == [0, 1]

@@ -1,5 +1,7 @@
 """The training-dynamics study: one real monitored run, and the verdict logic on known numbers."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -125,3 +127,34 @@ def test_dsmi_x_that_peaks_then_falls_is_not_reported_as_rising():
     # std 0.01 starts lower (0 vs 1 bit), reaches 90 % first and ends higher: held.
     assert held["The low-DSE initialisation trains faster"] is True
     assert held["The low-DSE initialisation ends with higher accuracy"] is True
+
+
+def test_demo_command_names_the_report_folder_and_never_reuses_one(tmp_path, monkeypatch):
+    import argparse
+    import io
+
+    import infolens.study as study
+    from infolens import InvalidParameterError
+
+    monkeypatch.chdir(tmp_path)
+    calls = []
+
+    def fake_run_study(folder, quick=False, progress=True):
+        calls.append((folder, quick, progress))
+        os.makedirs(os.path.join(folder, "runs"))
+        return {"wall_s": 1.0, "html": os.path.join(folder, "report", "index.html"),
+                "report_dir": os.path.join(folder, "report"),
+                "findings": [{"finding": "f", "held": False}]}
+
+    monkeypatch.setattr(study, "run_study", fake_run_study)
+    parser = argparse.ArgumentParser()
+    study.add_demo_arguments(parser)
+    for expected in ("infolens-demo", "infolens-demo-2"):
+        out = io.StringIO()
+        assert study.demo_command(parser.parse_args(["--quick", "--no-progress"]), out) == 0
+        assert calls[-1] == (expected, True, False)
+        text = out.getvalue()
+        assert f"report folder: {os.path.join(expected, 'report')}" in text
+        assert "DID NOT HOLD" in text
+    with pytest.raises(InvalidParameterError, match="already holds a study"):
+        study.demo_command(parser.parse_args(["--out", "infolens-demo"]), io.StringIO())
