@@ -146,3 +146,16 @@ def test_result_provenance():
     assert r.measure == "ksg_mi" and r.unit == "bits"
     assert r.params["k"] == 4 and r.details["estimator"] == "ksg2"
     assert r.value == infolens.ksg_mi(task.X, task.Y, k=4, algorithm=2)
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_one_dimensional_counts_match_the_tree(strict):
+    from scipy.spatial import cKDTree
+
+    rng = np.random.default_rng(0)
+    # Rounded values create exact ties and boundary cases.
+    x = np.round(rng.standard_normal(3000), 2)[:, None]
+    r = np.abs(np.round(rng.standard_normal(3000), 2)) + np.where(rng.random(3000) < 0.2, 0, 0.005)
+    rr = np.nextafter(r, 0) if strict else r
+    tree = cKDTree(x).query_ball_point(x, rr, p=np.inf, return_length=True) - 1
+    np.testing.assert_array_equal(count_within(x, r, np.inf, strict=strict), tree)

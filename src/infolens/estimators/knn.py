@@ -107,6 +107,8 @@ def count_within(X, radius, p=np.inf, strict=True):
     """
     n, d = X.shape
     r = np.nextafter(radius, 0) if strict else radius
+    if d == 1:
+        return _count_sorted(X[:, 0], r)
     if d <= TREE_MAX_DIM:
         counts = cKDTree(X).query_ball_point(X, r, p=p, return_length=True, workers=-1)
         return np.asarray(counts, dtype=np.int64) - 1
@@ -116,6 +118,43 @@ def count_within(X, radius, p=np.inf, strict=True):
         block = cdist(X[rows], X, metric=metric)
         counts[rows] = (block <= r[rows, None]).sum(axis=1) - 1
     return counts
+
+
+def _count_sorted(x, r):
+    """``#{j != i : |x_j - x_i| <= r_i}`` in one dimension by binary search, O(n log n).
+
+    The search bounds ``x_i +- r_i`` are rounded, so each bound is then moved until the
+    exact test ``|x_j - x_i| <= r_i`` (the one a k-d tree applies) holds at it.
+    """
+    n = x.size
+    xs = np.sort(x)
+    hi = np.searchsorted(xs, x + r, side="right")
+    lo = np.searchsorted(xs, x - r, side="left")
+    while True:  # xs[hi] still inside: move up
+        m = hi < n
+        m[m] = (xs[hi[m]] - x[m]) <= r[m]
+        if not m.any():
+            break
+        hi[m] += 1
+    while True:  # xs[hi - 1] outside on the right: move down
+        m = hi > 0
+        m[m] = (xs[hi[m] - 1] - x[m]) > r[m]
+        if not m.any():
+            break
+        hi[m] -= 1
+    while True:  # xs[lo - 1] still inside: move down
+        m = lo > 0
+        m[m] = (x[m] - xs[lo[m] - 1]) <= r[m]
+        if not m.any():
+            break
+        lo[m] -= 1
+    while True:  # xs[lo] outside on the left: move up
+        m = lo < n
+        m[m] = (x[m] - xs[lo[m]]) > r[m]
+        if not m.any():
+            break
+        lo[m] += 1
+    return (hi - lo - 1).astype(np.int64)
 
 
 def _log_unit_ball(d, p):
