@@ -19,6 +19,7 @@ import numbers
 
 import numpy as np
 
+from . import engine as _engine
 from ._conditioning import partition_mi, reference_subsample, subsample
 from ._result import Result, stopwatch
 from ._validation import (
@@ -53,7 +54,7 @@ __all__ = ["PRESETS", "ase", "asmi", "dse", "dsmi"]
 #: ``"dse-dsmi"``: reproduce the reference package ``dse-dsmi`` 1.1 (sigma = 10,
 #: at most 10,000 points drawn with Python's ``random``, its epsilon offset).
 PRESETS = ("infolens", "dse-dsmi")
-METHODS = ("auto", "exact")
+METHODS = _engine.METHODS
 REFERENCE_MAX_N = 10000
 REFERENCE_SIGMA = 10.0
 
@@ -148,7 +149,7 @@ class _Settings:
             "base": self.base,
             "keep_trivial": self.keep_trivial,
             "max_n": self.max_n,
-            "method": "exact",
+            "method": getattr(self, "method_used", "exact"),
             "precision": self.precision,
             "random_state": self.random_state,
         }
@@ -157,12 +158,39 @@ class _Settings:
 
 
 def _dse_value(Z, s, sigma):
-    """DSE of the rows of ``Z`` with a resolved bandwidth; returns (value, spectrum)."""
-    check_dense_memory(Z.shape[0], s.caller)
-    op = diffusion_operator(Z, sigma, s.alpha)
-    spectrum = symmetric_eigenvalues(
-        op.matrix, op.trivial_vector, s.precision, t=s.t, overwrite=True
-    )
+    """DSE of the rows of ``Z`` with a resolved bandwidth; returns (value, spectrum).
+
+    The method (exact, SLQ, sparse) is planned by :mod:`infolens.engine`; the
+    spectrum is None for the trace-estimation methods, whose details (standard
+    error, operator diagnostics) go to ``s.engine_details``.
+    """
+    options = getattr(s, "options", None) or _engine.check_method_options(None, s.caller)
+    plan = _engine.plan_method(Z.shape[0], Z.shape[1], s.method, s.caller, parity=s.parity,
+                               options=options)
+    spectrum = None
+    if plan.method == "exact" and getattr(s, "torch_device", None) is not None:
+        spectrum = _engine.torch_exact_spectrum_or_none(Z, sigma, s.alpha, s.torch_device,
+                                                        s.caller)
+        if spectrum is None:
+            plan = _engine.plan_method(Z.shape[0], Z.shape[1], "slq", s.caller,
+                                       options=options)
+    s.method_used = plan.method
+    if plan.method != "exact":
+        value, s.engine_details = _engine.slq_dse(
+            Z, sigma, plan=plan, t=s.t, alpha=s.alpha, keep_trivial=s.keep_trivial,
+            log_base=s.log_base, precision=s.precision, options=options, caller=s.caller,
+            seed=s.random_state or 0)
+        return value, None
+    if spectrum is None:
+        def solve():
+            check_dense_memory(Z.shape[0], s.caller)
+            op = diffusion_operator(Z, sigma, s.alpha)
+            return symmetric_eigenvalues(
+                op.matrix, op.trivial_vector, s.precision, t=s.t, overwrite=True
+            )
+
+        spectrum = _engine.cached_spectrum(Z, sigma, s.alpha, s.precision, s.t, options,
+                                           solve)
     value = spectral_entropy(
         spectrum, s.t, keep_trivial=s.keep_trivial, log_base=s.log_base,
         reference_eps=s.parity,
@@ -212,10 +240,19 @@ _SHARED_DOC = """
         Cap on the number of points of one eigen-solve; larger inputs are
         subsampled without replacement with ``random_state``.  ``"auto"`` is
         no cap under the default preset and 10,000 under ``preset="dse-dsmi"``.
-    method : {"auto", "exact"}, default="auto"
-        Spectral method.  ``"exact"`` builds the dense N x N operator (memory
-        is estimated first; an input that does not fit is refused with the
-        alternatives).
+    method : {"auto", "exact", "slq", "sparse"}, default="auto"
+        Spectral method (see :mod:`infolens.engine`).  ``"exact"``: the dense
+        N x N operator and all its eigenvalues.  ``"slq"``: the same kernel,
+        entropy by stochastic Lanczos quadrature from matrix products (never
+        all eigenvalues; the result's ``details["standard_error"]`` is its
+        uncertainty).  ``"sparse"``: SLQ on a local self-tuning kernel
+        truncated on a kNN graph, for 10^5 to 10^6 points (a different
+        kernel; its kept row mass is reported).  ``"auto"``: exact up to 4096
+        points (always under ``preset="dse-dsmi"``), SLQ above.  Memory is
+        estimated first: ``"auto"`` switches to a method that fits (one log
+        line), an explicit method that cannot fit is refused with the
+        alternatives.  Torch tensors are solved on their device (exact) with a
+        fallback to SLQ.
     precision : {"auto", "float64", "float32"}, default="auto"
         Precision of the eigen-solver.  ``"auto"`` runs it in float32 for
         N >= 1024 when the estimated error is at most 1e-6 bits (after the
@@ -230,6 +267,12 @@ _SHARED_DOC = """
     return_result : bool, default=False
         Return a :class:`infolens.Result` (value, unit, resolved parameters,
         eigenvalues, timing) instead of a float.
+    method_options : dict, optional
+        Tuning of the scalable methods: ``n_probes``, ``n_steps`` (SLQ),
+        ``storage`` ("auto", "dense", "tiled"), ``n_neighbors`` (30),
+        ``bandwidth_neighbor`` (7), ``knn_backend`` ("auto", "faiss",
+        "sklearn") for ``"sparse"``, ``cache_dir`` (on-disk spectrum cache)
+        and ``memory_limit`` (bytes; default: 80 % of the available memory).
 """
 
 
@@ -248,6 +291,7 @@ def dse(
     preset="infolens",
     random_state=0,
     return_result=False,
+    method_options=None,
 ):
     """Diffusion spectral entropy of a set of embeddings.
 
@@ -278,6 +322,8 @@ def dse(
                   precision=precision, random_state=random_state)
     matrix_entry = check_bool(matrix_entry, "matrix_entry", "dse")
     return_result = check_bool(return_result, "return_result", "dse")
+    s.options = _engine.check_method_options(method_options, "dse")
+    s.torch_device = Z.device if _engine.is_torch_tensor(Z) else None
     X = check_embeddings(Z, caller="dse")
     with stopwatch() as clock:
         X, sigma = s.bandwidth(s.cap(X))
@@ -292,6 +338,7 @@ def dse(
     if spectrum is not None:
         details.update(precision_used=spectrum.precision,
                        float32_error_estimate_bits=spectrum.error_estimate_bits)
+    details.update(getattr(s, "engine_details", {}))
     return Result("dse", value, s.unit, s.params(matrix_entry=matrix_entry),
                   None if spectrum is None else spectrum.values, clock[0], details)
 
@@ -315,6 +362,7 @@ def dsmi(
     preset="infolens",
     random_state=0,
     return_result=False,
+    method_options=None,
 ):
     """Diffusion spectral mutual information between embeddings and a reference variable.
 
@@ -357,6 +405,8 @@ def dsmi(
                   precision=precision, random_state=random_state)
     matrix_entry = check_bool(matrix_entry, "matrix_entry", "dsmi")
     return_result = check_bool(return_result, "return_result", "dsmi")
+    s.options = _engine.check_method_options(method_options, "dsmi")
+    s.torch_device = Z.device if _engine.is_torch_tensor(Z) else None
     X = check_embeddings(Z, caller="dsmi")
     Yv = check_reference(Y, X.shape[0], caller="dsmi")
     y_kind = check_option(y_kind, "y_kind", "dsmi", REFERENCE_KINDS)
