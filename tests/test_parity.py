@@ -29,6 +29,9 @@ def _embeddings(rng, n, d, kind, labels=None):
         return rng.uniform(-1, 1, size=(n, d))
     if kind == "wide":  # the scale the reference's sigma=10 was tuned for
         return rng.normal(scale=8.0, size=(n, d))
+    if kind == "wideblobs":
+        lab = rng.integers(0, 4, n)
+        return rng.normal(scale=24.0, size=(4, d))[lab] + rng.normal(scale=8.0, size=(n, d))
     if kind == "blobs":
         k = 4 if labels is None else np.unique(labels).size
         lab = rng.integers(0, k, n) if labels is None else labels
@@ -86,11 +89,12 @@ def test_dse_parity(reference, seed, n, d, data, t, sigma, max_n):
     assert abs(got - expected) <= TOL_BITS
 
 
-# N >= 1024: precision="auto" solves in float32 after deflation.
+# N >= 1024: precision="auto" solves in float32 after deflation, when its error
+# estimate allows (spread-out spectra, as here, with a wide margin).
 FLOAT32_CASES = [
-    (20, 1024, 5, "normal", 1, 0.5),
-    (21, 1100, 32, "normal", 2, 3.0),
-    (22, 1200, 8, "blobs", 3, 1.0),
+    (20, 1024, 8, "wide", 2, 3.0),
+    (22, 1200, 8, "wideblobs", 3, 4.0),
+    (23, 1024, 32, "wide", 1, None),
 ]
 
 
@@ -98,8 +102,10 @@ FLOAT32_CASES = [
 def test_dse_parity_float32_path(reference, seed, n, d, data, t, sigma):
     rng = np.random.default_rng(seed)
     Z = _embeddings(rng, n, d, data)
-    expected = reference.dse.diffusion_spectral_entropy(Z, gaussian_kernel_sigma=sigma, t=t)
-    res = infolens.dse(Z, preset=PRESET, t=t, sigma=sigma, return_result=True)
+    ref_kw = {} if sigma is None else {"gaussian_kernel_sigma": sigma}
+    our_kw = {} if sigma is None else {"sigma": sigma}
+    expected = reference.dse.diffusion_spectral_entropy(Z, t=t, **ref_kw)
+    res = infolens.dse(Z, preset=PRESET, t=t, return_result=True, **our_kw)
     assert res.details["precision_used"] == "float32"  # the path under test was taken
     assert abs(res.value - expected) <= TOL_BITS
 
@@ -374,3 +380,32 @@ def test_mi_parity_with_capped_entropies(reference, monkeypatch, seed, n, d, kin
             Z, y_ref, gaussian_kernel_sigma=1.0, t=2, **ref_kw)
         got = infolens.dsmi(Z, y_ours, preset=PRESET, sigma=1.0, t=2, max_n=max_n, **our_kw)
     assert abs(got - expected) <= TOL_BITS
+
+
+# --------------------------------------------------------------------------
+# float32 inputs
+# --------------------------------------------------------------------------
+
+
+def test_float32_reference_vectors_are_clustered_as_the_reference_does(reference):
+    rng = np.random.default_rng(120)
+    Z = _embeddings(rng, 240, 6, "blobs")
+    Y = (Z[:, :3] + 0.3 * rng.normal(size=(240, 3))).astype(np.float32)
+    expected, clusters = reference.dsmi.diffusion_spectral_mutual_information(
+        Z, Y, gaussian_kernel_sigma=2.0, n_clusters=4)
+    res = infolens.dsmi(Z, Y, preset=PRESET, sigma=2.0, n_clusters=4, return_result=True)
+    np.testing.assert_array_equal(res.details["partition"],
+                                  np.unique(clusters, return_inverse=True)[1].ravel())
+    assert abs(res.value - expected) <= TOL_BITS
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "float32 embeddings: dse-dsmi rounds the distances to float32 and evaluates the kernel "
+    "in float32; infolens computes both in float64, so at sigma=10 the two differ by up to "
+    "~1e-5 bits. Pass float64 embeddings for parity."))
+def test_float32_embeddings_parity(reference):
+    Z = (np.random.default_rng(121).normal(size=(300, 3)) * 3).astype(np.float32)
+    expected = reference.dse.diffusion_spectral_entropy(Z)
+    assert abs(infolens.dse(Z, preset=PRESET) - expected) <= TOL_BITS
+    assert abs(infolens.dse(Z.astype(np.float64), preset=PRESET)
+               - reference.dse.diffusion_spectral_entropy(Z.astype(np.float64))) <= TOL_BITS

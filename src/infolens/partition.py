@@ -83,7 +83,9 @@ def spectral_clusters(Y, n_clusters, random_state=0, caller="dsmi"):
     """Spectral clustering of vectors on a 10-nearest-neighbour graph."""
     from sklearn.cluster import SpectralClustering
 
-    Y = np.asarray(Y, dtype=np.float64)
+    Y = np.asarray(Y)
+    if Y.dtype != np.float32:  # float32 stays float32, as dse-dsmi clusters it
+        Y = Y.astype(np.float64)
     n = Y.shape[0]
     if n <= 10 or n <= n_clusters:
         raise InvalidParameterError(
