@@ -128,3 +128,27 @@ def test_adaptive_binning_exact_cases():
     assert r.value == pytest.approx(1.0, abs=1e-9)
     assert r.details["n_states"] == 8
     assert infolens.adaptive_binning_mi(rng.standard_normal((4000, 1)), yy, n_bins=8) < 0.01
+
+
+def _callers():
+    return [(m.function, m.kind) for m in infolens.list_methods()
+            if m.function not in ("dse", "dsmi", "ase", "asmi", "cse", "csmi")]
+
+
+@pytest.mark.parametrize("name,kind", _callers())
+def test_every_new_method_rejects_bad_input_clearly(name, kind):
+    func = getattr(infolens, name)
+    rng = np.random.default_rng(0)
+    Z = rng.standard_normal((40, 2))
+    args = (lambda A: (A, Z[:, :1])) if kind == "mi" else (lambda A: (A,))
+    bad = Z.copy()
+    bad[5, 0] = np.nan
+    with pytest.raises(infolens.InvalidParameterError, match=f"'Z' parameter of {name}.*finite"):
+        func(*args(bad))
+    with pytest.raises(infolens.InvalidParameterError, match=f"{name}.*2-D array"):
+        func(*args(Z[:, 0]))
+    with pytest.raises(infolens.InvalidParameterError, match="real numeric array"):
+        func(*args(np.array([["a", "b"]] * 40)))
+    if kind == "mi":
+        with pytest.raises(infolens.InvalidParameterError, match="same number of rows"):
+            func(Z, Z[:30, :1])

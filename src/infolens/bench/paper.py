@@ -55,7 +55,7 @@ def _config(quick, n_blobs=None):
         "B": {"branches": [2, 5, 10], "per_branch": 100,
               "corruption": [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]},
         "C": {"n": n_blobs or 5000, "corruption": [round(0.1 * i, 1) for i in range(11)],
-              "dims": [20, 100, 500, 2000],
+              "dims": [20, 100, 500, 2000, 5000, 20000],
               "mine": {"epochs": 200, "lr": 1e-4, "batch_size": 500}},
     }
 

@@ -131,7 +131,10 @@ def renyi_entropy(Z, *, alpha=1.01, kernel="gaussian", sigma="median", base=2,
     float or Result
         Between 0 (one direction / all points identical) and ``log n_samples``.
     """
-    caller = "renyi_entropy"
+    return _renyi_entropy(Z, alpha, kernel, sigma, base, return_result, "renyi_entropy")
+
+
+def _renyi_entropy(Z, alpha, kernel, sigma, base, return_result, caller):
     alpha = _check_alpha(alpha, caller)
     kernel = check_option(kernel, "kernel", caller, KERNELS)
     log_base, unit = resolve_base(base, caller)
@@ -158,13 +161,7 @@ def von_neumann_entropy(Z, *, kernel="gaussian", sigma="median", base=2, return_
     float or Result
         Between 0 and ``log n_samples`` in the unit of ``base``.
     """
-    out = renyi_entropy(Z, alpha=1.0, kernel=kernel, sigma=sigma, base=base,
-                        return_result=return_result)
-    if return_result:
-        from dataclasses import replace
-
-        return replace(out, measure="von_neumann_entropy")
-    return out
+    return _renyi_entropy(Z, 1.0, kernel, sigma, base, return_result, "von_neumann_entropy")
 
 
 def _label_gram(codes):
