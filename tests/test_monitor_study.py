@@ -38,7 +38,8 @@ def test_one_monitored_run_logs_both_layers_and_both_bandwidths(tmp_path):
     assert sigma10["params"]["sigma"] == 10.0
     block = next(r for r in rows if r["layer"] == "block2")
     assert block["n_features"] == 32 * 4 * 4 and block["n_samples"] == 120
-    assert {(1, "", "train_loss"), (1, "", "train_accuracy"), (1, "", "probe_accuracy")} <= got
+    assert {(0, "", "val_accuracy"), (1, "", "train_loss"), (1, "", "train_accuracy"),
+            (1, "", "val_accuracy"), (1, "", "val_loss")} <= got
 
 
 def test_init_scale_sets_every_weight_std_and_zero_bias():
@@ -55,7 +56,7 @@ def test_init_scale_sets_every_weight_std_and_zero_bias():
 def _run(group, seed, curves):
     rows = []
     for measure, values in curves.items():
-        layer = "" if measure == "probe_accuracy" else "penultimate"
+        layer = "" if measure == "val_accuracy" else "penultimate"
         for epoch, v in enumerate(values):
             rows.append({"epoch": epoch, "step": epoch, "layer": layer, "measure": measure,
                          "value": float(v), "unit": "bits"})
@@ -70,7 +71,7 @@ def _curves(dse, dsmi_y, dsmi_x, acc):
         out["dse" + suffix] = dse
         out["dsmi_y" + suffix] = dsmi_y
         out["dsmi_x" + suffix] = dsmi_x
-    out["probe_accuracy"] = acc
+    out["val_accuracy"] = acc
     return out
 
 

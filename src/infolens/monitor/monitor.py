@@ -311,7 +311,7 @@ class Monitor:
             with torch.no_grad(), self.recorder as rec:
                 for xb in self.probe.batches(self.batch_size):
                     rec.set_batch_size(xb.shape[0])
-                    xb = xb.to(self.device)
+                    xb = xb.to(self.device, dtype=self._input_dtype(xb))
                     out = self.forward(self.model, xb) if self.forward else self.model(xb)
                     outputs.append(out.detach().cpu() if isinstance(out, torch.Tensor) else None)
         finally:
@@ -329,6 +329,13 @@ class Monitor:
         if outputs and all(o is not None for o in outputs):
             logits = torch.cat(outputs)
         return rec.outputs, logits
+
+    def _input_dtype(self, xb):
+        """Floating probe inputs follow the model's floating dtype (e.g. float64 -> float32)."""
+        if not xb.is_floating_point():
+            return xb.dtype
+        param = next((p for p in self.model.parameters() if p.is_floating_point()), None)
+        return xb.dtype if param is None else param.dtype
 
     def _accuracy(self, logits):
         y = self.probe.y
