@@ -20,10 +20,11 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 
 import numpy as np
 
-from .._validation import InvalidParameterError
+from .._validation import InvalidParameterError, check_int
 from .hooks import LayerRecorder
 from .measures import as_measures
 from .probe import ProbeSet
@@ -144,12 +145,16 @@ class Monitor:
         self.probe = _as_probe(probe)
         self.measures = as_measures(measures)
         if self.probe.y is None:
+            dropped = [m.name for m in self.measures if m.reference == "y"]
+            if dropped:
+                warnings.warn(f"The probe set has no labels; dropping {dropped}. Pass (x, y) "
+                              f"to measure them.", stacklevel=2)
             self.measures = [m for m in self.measures if m.reference != "y"]
         if not self.measures:
             raise InvalidParameterError("Monitor got no measure that this probe set allows.")
         self.schedule = Schedule(every, unit, at_init)
-        self.seed = seed
-        self.batch_size = int(batch_size)
+        self.seed = check_int(seed, "seed", "Monitor", allow_none=True)
+        self.batch_size = check_int(batch_size, "batch_size", "Monitor", low=1)
         self.forward = forward
         if device is None:
             param = next(iter(model.parameters()), None)
@@ -161,7 +166,8 @@ class Monitor:
                 f"{accuracy!r}."
             )
         self.accuracy = accuracy
-        self.blas_threads = blas_threads
+        self.blas_threads = check_int(blas_threads, "blas_threads", "Monitor", low=1,
+                                      allow_none=True)
         self.epoch = 0
         self.global_step = 0
         self.overhead_s = 0.0
