@@ -165,7 +165,8 @@ class DiffusionOperator:
         """The row-stochastic ``P``, rebuilt from ``M`` (``P = D^{-1/2} M D^{1/2}``)."""
         s = self.trivial_vector
         with np.errstate(divide="ignore", invalid="ignore"):
-            P = self.matrix * (s[None, :] / s[:, None])
+            P = self.matrix * s[None, :]  # one N x N result, no N x N ratio temporary
+            P /= s[:, None]
         return P
 
 
