@@ -153,7 +153,7 @@ def _slq_bytes(n, d, storage, options):
 
 
 def _gib(x):
-    return f"{x / 2**30:.1f} GiB"
+    return f"{x / 2**30:.1f} GiB" if x >= 2**30 else f"{x / 2**20:.1f} MiB"
 
 
 def plan_method(n, d, method, caller, *, parity=False, options=None):

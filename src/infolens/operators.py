@@ -239,13 +239,15 @@ class TiledKernelOperator(_Operator):
 def dense_operator_bytes(n, d, dtype=np.float32, block=64):
     """Peak bytes of ``DenseKernelOperator`` (matrix, one tile, data, a few blocks)."""
     item = np.dtype(dtype).itemsize
-    return item * n * n + TILE_BYTES + 3 * item * n * d + 6 * 8 * n * block
+    tile = min(TILE_BYTES, item * n * n)
+    return item * n * n + tile + 3 * item * n * d + 6 * 8 * n * block
 
 
 def tiled_operator_bytes(n, d, dtype=np.float32, block=64):
     """Peak bytes of ``TiledKernelOperator``."""
     item = np.dtype(dtype).itemsize
-    return 2 * TILE_BYTES + 3 * item * n * d + 6 * 8 * n * block
+    tile = min(TILE_BYTES, item * n * n)
+    return 2 * tile + 3 * item * n * d + 6 * 8 * n * block
 
 
 def gaussian_operator(X, sigma, alpha=0.0, *, storage="dense", precision="auto",

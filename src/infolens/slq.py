@@ -190,10 +190,10 @@ def _deflatable(theta, resid, b, rtol):
     A small *absolute* residual does not make a Ritz vector an eigenvector
     when the eigenvalues around it are themselves that small: the node then
     stands for many eigenvalues, and its probe weights must stay.  Hence the
-    relative test ``|M u - theta u| <= rtol |theta|``.  A group of (nearly)
-    equal converged values as large as the block may be only part of a
-    degenerate eigenspace the Krylov space cannot span fully; it is left to
-    the quadrature.
+    relative test ``|M u - theta u| <= rtol |theta|``.  A block Krylov space
+    holds ``min(multiplicity, b)`` dimensions of a degenerate eigenspace, so a
+    group of ``b`` or more (nearly) equal converged values may be only part of
+    its eigenspace; such a group is left to the quadrature.
     """
     ok = resid <= rtol * np.abs(theta)
     if not ok.any():
@@ -204,7 +204,7 @@ def _deflatable(theta, resid, b, rtol):
     for i in range(1, len(vals) + 1):
         if i == len(vals) or abs(vals[i] - vals[i - 1]) > 1e-8 * max(abs(vals[i]), 1e-300):
             group = order[start:i]
-            if ok[group].sum() >= max(b // 2, 1):
+            if ok[group].sum() >= b:
                 ok[group] = False
             start = i
     return ok

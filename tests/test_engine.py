@@ -1,0 +1,230 @@
+"""Method planning, memory guard, cache, progress and the torch path of the spectral engine."""
+
+import io
+import logging
+import multiprocessing as mp
+
+import numpy as np
+import pytest
+
+import infolens
+import infolens._progress as progress
+from infolens import InvalidParameterError
+from infolens.cache import SpectrumCache, content_key
+from infolens.engine import plan_method
+
+
+def blobs(n=600, d=6, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=4.0, size=(4, d))
+    return centres[rng.integers(0, 4, n)] + rng.normal(size=(n, d))
+
+
+# ---------------------------------------------------------------- memory guard
+
+def test_auto_switches_to_slq_with_one_log_line(caplog):
+    X = blobs(4000, 4)
+    opts = dict(infolens.engine.METHOD_OPTIONS)
+    exact_need = infolens.engine.exact_bytes(4000)
+    slq_need = infolens.engine._slq_bytes(4000, 4, "dense", opts)
+    assert slq_need < exact_need
+    limit = {"memory_limit": (exact_need + slq_need) // 2}
+    with caplog.at_level(logging.WARNING, logger="infolens"):
+        r = infolens.dse(X, return_result=True, method_options=limit)
+    lines = [rec for rec in caplog.records if "switching to method='slq'" in rec.getMessage()]
+    assert len(lines) == 1
+    assert r.params["method"] == "slq"
+    assert r.details["standard_error"] > 0 and r.details["storage"] == "dense"
+    assert 0 < r.value < np.log2(4000)
+
+
+def test_explicit_exact_that_cannot_fit_is_refused_with_alternatives():
+    with pytest.raises(InvalidParameterError) as err:
+        infolens.dse(blobs(600), method="exact", method_options={"memory_limit": 2**20})
+    msg = str(err.value)
+    assert "needs about" in msg and "method='slq'" in msg and "method='sparse'" in msg
+
+
+def test_huge_request_is_refused_not_killed():
+    with pytest.raises(InvalidParameterError, match="needs about"):
+        plan_method(10**7, 128, "exact", "dse")
+    with pytest.raises(InvalidParameterError, match="method='sparse'"):
+        plan_method(10**6, 128, "slq", "dse", options={**infolens.engine.METHOD_OPTIONS,
+                                                      "memory_limit": 2**28})
+
+
+def test_storage_falls_back_to_tiled_when_dense_does_not_fit():
+    opts = {**infolens.engine.METHOD_OPTIONS, "memory_limit": 3 * 2**30}
+    plan = plan_method(50_000, 64, "slq", "dse", options=opts)
+    assert plan.storage == "tiled" and plan.need_bytes <= 3 * 2**30
+    plan = plan_method(5_000, 64, "auto", "dse", options=opts)
+    assert plan.method == "slq" and plan.storage == "dense"
+
+
+def test_method_options_are_validated():
+    with pytest.raises(InvalidParameterError, match="Unknown key"):
+        infolens.dse(blobs(50), method_options={"probes": 3})
+    with pytest.raises(InvalidParameterError, match="n_probes"):
+        infolens.dse(blobs(50), method_options={"n_probes": 1})
+    with pytest.raises(InvalidParameterError, match="method"):
+        infolens.dse(blobs(50), method="lanczos")
+
+
+def test_slq_and_sparse_through_the_public_api():
+    X = blobs(1200, 3)
+    exact = infolens.dse(X, t=2, return_result=True)
+    slq = infolens.dse(X, t=2, method="slq", return_result=True)
+    assert exact.params["method"] == "exact"
+    assert abs(slq.value - exact.value) <= 4 * slq.details["standard_error"] + 1e-3
+    sparse = infolens.dse(X, method="sparse", return_result=True,
+                          method_options={"n_neighbors": 60, "knn_backend": "sklearn"})
+    assert sparse.params["method"] == "sparse"
+    assert 0.9 <= sparse.details["operator"]["kept_mass"] <= 1.0
+    assert 0 < sparse.value < np.log2(1200)
+
+
+def test_dsmi_with_slq_matches_exact():
+    X = blobs(1000, 4)
+    y = np.random.default_rng(1).integers(0, 4, 1000)
+    centre = np.round(X[:, 0] / 4).astype(int)
+    exact = infolens.dsmi(X, centre, n_repeats=2)
+    slq = infolens.dsmi(X, centre, n_repeats=2, method="slq")
+    assert abs(exact - slq) < 0.03
+    assert abs(infolens.dsmi(X, y, n_repeats=2, method="slq")) < 0.1
+
+
+# ---------------------------------------------------------------- cache
+
+def test_cache_hit_and_miss(tmp_path):
+    X = blobs(300)
+    opts = {"cache_dir": str(tmp_path)}
+    a = infolens.dse(X, method_options=opts)
+    files = list(tmp_path.glob("*.npz"))
+    assert len(files) == 1
+    b = infolens.dse(X, method_options=opts)
+    assert a == b
+    infolens.dse(X, t=2, precision="float64", method_options=opts)  # new parameters: miss
+    infolens.dse(X[:-1], method_options=opts)                      # new data: miss
+    assert len(list(tmp_path.glob("*.npz"))) == 3
+    s1 = infolens.dse(X, method="slq", method_options=opts, return_result=True)
+    s2 = infolens.dse(X, method="slq", method_options=opts, return_result=True)
+    assert s1.details["cache"] == "miss" and s2.details["cache"] == "hit"
+    assert s1.value == s2.value
+    # a corrupted entry is a miss, not a crash
+    for f in tmp_path.glob("*.npz"):
+        f.write_bytes(b"garbage")
+    assert infolens.dse(X, method_options=opts) == a
+
+
+def test_content_key_depends_on_data_and_parameters():
+    X = np.arange(12.0).reshape(4, 3)
+    k = content_key(X, {"sigma": 1.0})
+    assert k == content_key(X.copy(), {"sigma": 1.0})
+    assert k != content_key(X, {"sigma": 1.0000001})
+    assert k != content_key(X.astype(np.float32), {"sigma": 1.0})
+    assert k != content_key(X.reshape(3, 4), {"sigma": 1.0})
+
+
+def _writer(directory, seed):
+    cache = SpectrumCache(directory)
+    rng = np.random.default_rng(seed)
+    for _ in range(30):
+        size = int(rng.integers(1000, 50000))
+        cache.put("same", values=np.full(size, float(seed)), n=size)
+
+
+def test_concurrent_writers_never_leave_a_torn_entry(tmp_path):
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(str(tmp_path), s)) for s in range(4)]
+    for p in procs:
+        p.start()
+    cache = SpectrumCache(tmp_path)
+    seen = 0
+    while any(p.is_alive() for p in procs):
+        hit = cache.get("same")
+        if hit is not None:  # every entry read is whole and self-consistent
+            assert hit["values"].size == int(hit["n"])
+            assert np.unique(hit["values"]).size == 1
+            seen += 1
+    for p in procs:
+        p.join()
+        assert p.exitcode == 0
+    final = cache.get("same")
+    assert final["values"].size == int(final["n"])
+    assert not list(tmp_path.glob(".tmp-*"))  # no temporary file left behind
+
+
+# ---------------------------------------------------------------- progress
+
+class FakeTTY(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_on_tty_and_switch_off(monkeypatch):
+    monkeypatch.setattr(progress, "SHOW_AFTER_S", 0.0)
+    stream = FakeTTY()
+    with progress.Progress(4, "job", stream=stream) as bar:
+        for _ in range(4):
+            bar.update()
+    assert "job [" in stream.getvalue() and "100%" in stream.getvalue()
+    progress.set_progress(False)
+    try:
+        stream = FakeTTY()
+        with progress.Progress(4, "job", stream=stream) as bar:
+            bar.update(4)
+        assert stream.getvalue() == ""
+    finally:
+        progress.set_progress(None)
+    monkeypatch.setenv("INFOLENS_PROGRESS", "0")
+    assert not progress.progress_enabled()
+    with pytest.raises(InvalidParameterError):
+        progress.set_progress("yes")
+
+
+def test_progress_logs_when_not_a_tty(monkeypatch, caplog):
+    monkeypatch.setattr(progress, "SHOW_AFTER_S", 0.0)
+    monkeypatch.setattr(progress, "LOG_EVERY_S", 0.0)
+    with caplog.at_level(logging.INFO, logger="infolens"):
+        with progress.Progress(2, "job", stream=io.StringIO()) as bar:
+            bar.update()
+    assert any("job: 1/2 steps" in r.getMessage() for r in caplog.records)
+
+
+def test_keyboard_interrupt_closes_the_bar(monkeypatch):
+    monkeypatch.setattr(progress, "SHOW_AFTER_S", 0.0)
+    stream = FakeTTY()
+    with pytest.raises(KeyboardInterrupt):
+        with progress.Progress(4, "job", stream=stream) as bar:
+            bar.update()
+            raise KeyboardInterrupt
+    assert stream.getvalue().endswith("\n")
+
+
+# ---------------------------------------------------------------- torch
+
+def test_torch_cpu_equals_numpy():
+    torch = pytest.importorskip("torch")
+    X = blobs(300, 5)
+    for kw in ({}, {"t": 3, "keep_trivial": False}, {"alpha": 0.5}):
+        ref = infolens.dse(X, precision="float64", **kw)
+        got = infolens.dse(torch.tensor(X), **kw)
+        assert abs(got - ref) < 1e-5
+    y = np.random.default_rng(0).integers(0, 3, 300)
+    ref = infolens.dsmi(X, y, precision="float64", n_repeats=2)
+    assert abs(infolens.dsmi(torch.tensor(X), y, n_repeats=2) - ref) < 1e-5
+
+
+def test_torch_solver_failure_falls_back_to_slq(monkeypatch, caplog):
+    torch = pytest.importorskip("torch")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("linalg.eigvalsh: the algorithm failed to converge")
+
+    monkeypatch.setattr(torch.linalg, "eigvalsh", broken)
+    X = blobs(500, 5)
+    with caplog.at_level(logging.WARNING, logger="infolens"):
+        r = infolens.dse(torch.tensor(X), return_result=True)
+    assert r.params["method"] == "slq"
+    assert any("falling back" in rec.getMessage() for rec in caplog.records)
+    assert abs(r.value - infolens.dse(X)) < 4 * r.details["standard_error"] + 0.02
