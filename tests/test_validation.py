@@ -385,6 +385,16 @@ def test_string_reference_as_scalar(func):
     assert "y_kind='labels'" in msg
 
 
+@pytest.mark.parametrize("missing", [None, float("nan")], ids=["None", "nan"])
+@pytest.mark.parametrize("func", CORE_MI, ids=lambda f: f.__name__)
+def test_missing_string_labels_are_not_a_class(func, missing):
+    Z = np.random.default_rng(0).normal(size=(N, 3))
+    y = np.array(["a", "b"] * (N // 2), dtype=object)
+    y[[4, 9]] = missing
+    msg = _raises(func, Z, y)
+    assert "missing values" in msg and "row 4" in msg and "2 row(s)" in msg
+
+
 @pytest.mark.parametrize("func", _each(CORE_MI))
 def test_non_integer_partition(func):
     Z = np.random.default_rng(0).normal(size=(N, 3))

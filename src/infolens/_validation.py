@@ -230,6 +230,15 @@ def check_reference(Y, n_samples, *, name="Y", caller="dsmi"):
         try:
             X = X.astype(float)
         except (TypeError, ValueError):
+            missing = [i for i, v in enumerate(X.reshape(len(X), -1))
+                       if any(e is None or (isinstance(e, float) and e != e) for e in v)]
+            if missing:
+                # str() would turn None / NaN into a label of its own.
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of {caller} has missing values (None or NaN) in "
+                    f"{len(missing)} row(s), first in row {missing[0]}. Drop those samples "
+                    f"from Z and {name}, or give them an explicit label."
+                ) from None
             try:
                 X = X.astype(str)
             except (TypeError, ValueError):
