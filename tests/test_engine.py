@@ -26,7 +26,7 @@ def test_auto_switches_to_slq_with_one_log_line(caplog):
     X = blobs(4000, 4)
     opts = dict(infolens.engine.METHOD_OPTIONS)
     exact_need = infolens.engine.exact_bytes(4000)
-    slq_need = infolens.engine._slq_bytes(4000, 4, "dense", opts)
+    slq_need = infolens.engine._slq_bytes(4000, 4, "dense32", opts)
     assert slq_need < exact_need
     limit = {"memory_limit": (exact_need + slq_need) // 2}
     with caplog.at_level(logging.WARNING, logger="infolens"):
@@ -34,7 +34,7 @@ def test_auto_switches_to_slq_with_one_log_line(caplog):
     lines = [rec for rec in caplog.records if "switching to method='slq'" in rec.getMessage()]
     assert len(lines) == 1
     assert r.params["method"] == "slq"
-    assert r.details["standard_error"] > 0 and r.details["storage"] == "dense"
+    assert r.details["standard_error"] > 0 and r.details["storage"] == "dense32"
     assert 0 < r.value < np.log2(4000)
 
 
@@ -59,6 +59,8 @@ def test_storage_falls_back_to_tiled_when_dense_does_not_fit():
     assert plan.storage == "tiled" and plan.need_bytes <= 3 * 2**30
     plan = plan_method(5_000, 64, "auto", "dse", options=opts)
     assert plan.method == "slq" and plan.storage == "dense"
+    plan = plan_method(20_000, 64, "auto", "dse", options=opts)
+    assert plan.storage == "dense32"
 
 
 def test_method_options_are_validated():

@@ -38,8 +38,9 @@ def test_gaussian_operator_equals_dense_matrix(cls, alpha, monkeypatch):
 def test_float32_operator_is_close_and_chosen_only_when_safe():
     X = data()
     ref = diffusion_operator(X, 2.5)
-    op = ops.gaussian_operator(X, 2.5)
-    assert op.details["dtype"] == "float32"
+    assert ops.gaussian_operator(X, 2.5).details["dtype"] == "float64"
+    op = ops.gaussian_operator(X, 2.5, precision="float32")
+    assert op.details["dtype"] == "float32" and op.noise_level > 0
     np.testing.assert_allclose(op.to_dense(), ref.matrix, atol=2e-6)
     # a bandwidth tiny against the spread of the data: float32 distances would
     # make the exponent wrong, so float64 is used

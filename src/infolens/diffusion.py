@@ -34,6 +34,7 @@ from ._validation import (
 )
 from .kernels import (
     BANDWIDTH_RULES,
+    DiffusionOperator,
     diffusion_operator,
     gaussian_affinity,
     resolve_bandwidth,
@@ -117,6 +118,8 @@ class _Settings:
 
         ``self.sigma_value`` is set to the bandwidth in the units of ``X``.
         """
+        # dse-dsmi evaluates the kernel of float32 embeddings in float32.
+        self.reference_float32 = self.parity and X.dtype == np.float32
         largest = float(np.max(np.abs(X))) if X.size else 0.0
         exponent = int(np.frexp(largest)[1]) if largest > 0 else 0
         X_unit = np.ldexp(np.asarray(X, dtype=np.float64), -exponent)
@@ -166,9 +169,11 @@ def _dse_value(Z, s, sigma):
     """
     options = getattr(s, "options", None) or _engine.check_method_options(None, s.caller)
     plan = _engine.plan_method(Z.shape[0], Z.shape[1], s.method, s.caller, parity=s.parity,
-                               options=options)
+                               options=options, precision=s.precision)
     spectrum = None
-    if plan.method == "exact" and getattr(s, "torch_device", None) is not None:
+    reference32 = getattr(s, "reference_float32", False)
+    if (plan.method == "exact" and getattr(s, "torch_device", None) is not None
+            and not reference32):
         spectrum = _engine.torch_exact_spectrum_or_none(Z, sigma, s.alpha, s.torch_device,
                                                         s.caller)
         if spectrum is None:
@@ -184,13 +189,16 @@ def _dse_value(Z, s, sigma):
     if spectrum is None:
         def solve():
             check_dense_memory(Z.shape[0], s.caller)
-            op = diffusion_operator(Z, sigma, s.alpha)
+            op = _operator(Z, s, sigma, s.alpha)
             return symmetric_eigenvalues(
                 op.matrix, op.trivial_vector, s.precision, t=s.t, overwrite=True
             )
 
-        spectrum = _engine.cached_spectrum(Z, sigma, s.alpha, s.precision, s.t, options,
-                                           solve)
+        if reference32:  # not in the cache's key
+            spectrum = solve()
+        else:
+            spectrum = _engine.cached_spectrum(Z, sigma, s.alpha, s.precision, s.t, options,
+                                               solve)
     value = spectral_entropy(
         spectrum, s.t, keep_trivial=s.keep_trivial, log_base=s.log_base,
         reference_eps=s.parity,
@@ -198,10 +206,38 @@ def _dse_value(Z, s, sigma):
     return value, spectrum
 
 
+def _reference_float32_distances(X):
+    """Distances as dse-dsmi gets them for float32 embeddings (scikit-learn's float32
+    path): squared distances rounded to float32, square root taken in float32."""
+    d2 = squared_distances(np.asarray(X, dtype=np.float64)).astype(np.float32)
+    return np.sqrt(d2)
+
+
+def _reference_float32_affinity(X, sigma):
+    """dse-dsmi's Gaussian kernel of float32 embeddings, evaluated in float32."""
+    d = _reference_float32_distances(X)
+    return np.exp(-(d * d) / np.float32(2.0 * sigma**2)).astype(np.float64)
+
+
+def _operator(X, s, sigma, alpha):
+    """The diffusion operator of ``X``; under ``preset="dse-dsmi"`` with float32
+    embeddings its kernel is evaluated in float32, as the reference does."""
+    if not getattr(s, "reference_float32", False) or alpha > 0:
+        return diffusion_operator(X, sigma, alpha)
+    M = _reference_float32_affinity(X, sigma)
+    degree = M.sum(axis=1)
+    scale = 1.0 / np.sqrt(degree)
+    M *= scale[:, None]
+    M *= scale[None, :]
+    v = np.sqrt(degree)
+    v /= np.linalg.norm(v)
+    return DiffusionOperator(M, v, sigma, 0.0)
+
+
 def _entry_entropy_value(Z, s, sigma):
     """Entropy of the entries of the diffusion matrix (the "matrix-entry" variant)."""
     check_dense_memory(Z.shape[0], s.caller)
-    op = diffusion_operator(Z, sigma, s.alpha)
+    op = _operator(Z, s, sigma, s.alpha)
     if s.parity:
         # dse-dsmi row-normalises the symmetric matrix itself.
         P = op.matrix / op.matrix.sum(axis=1, keepdims=True)
@@ -269,7 +305,7 @@ _SHARED_DOC = """
         eigenvalues, timing) instead of a float.
     method_options : dict, optional
         Tuning of the scalable methods: ``n_probes``, ``n_steps`` (SLQ),
-        ``storage`` ("auto", "dense", "tiled"), ``n_neighbors`` (30),
+        ``storage`` ("auto", "dense", "dense32", "tiled"), ``n_neighbors`` (30),
         ``bandwidth_neighbor`` (7), ``knn_backend`` ("auto", "faiss",
         "sklearn") for ``"sparse"``, ``cache_dir`` (on-disk spectrum cache)
         and ``memory_limit`` (bytes; default: 80 % of the available memory).
@@ -440,13 +476,21 @@ def _adjacency_spectrum(X, s, sigma, adjacency, n_neighbors, anisotropic):
     """Eigenvalue magnitudes of the Gaussian or binarised kNN adjacency matrix."""
     check_dense_memory(X.shape[0], s.caller)
     if adjacency == "gaussian" and anisotropic:
-        op = diffusion_operator(X, sigma, 0.0)
+        op = _operator(X, s, sigma, 0.0)
         return symmetric_eigenvalues(op.matrix, op.trivial_vector, s.precision,
                                      overwrite=True).values
-    A = squared_distances(np.asarray(X, dtype=np.float64))
+    reference32 = getattr(s, "reference_float32", False)
     if adjacency == "gaussian":
-        gaussian_affinity(A, sigma, out=A)
+        if reference32:
+            A = _reference_float32_affinity(X, sigma)
+        else:
+            A = gaussian_affinity(squared_distances(np.asarray(X, dtype=np.float64)), sigma)
         return symmetric_eigenvalues(A, None, s.precision, overwrite=True).values
+    # kNN: any increasing function of the distance gives the same neighbours.
+    if reference32:
+        A = _reference_float32_distances(X)
+    else:
+        A = squared_distances(np.asarray(X, dtype=np.float64))
     n = A.shape[0]
     k = min(n_neighbors, n)
     threshold = np.partition(A, k - 1, axis=1)[:, k - 1]

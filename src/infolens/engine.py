@@ -63,7 +63,7 @@ MEMORY_FRACTION = 0.8
 METHOD_OPTIONS = {
     "n_probes": None,        # SLQ block size (probes); default from slq_sizes
     "n_steps": None,         # SLQ block Lanczos steps
-    "storage": "auto",       # SLQ Gaussian operator: "auto", "dense", "tiled"
+    "storage": "auto",       # SLQ Gaussian operator: "auto", "dense", "dense32", "tiled"
     "n_neighbors": 30,       # sparse: kNN graph degree
     "bandwidth_neighbor": 7,  # sparse: sigma_i = distance to this neighbour
     "knn_backend": "auto",   # sparse: "auto", "faiss", "sklearn"
@@ -103,10 +103,10 @@ def check_method_options(options, caller):
                 f"method_options[{key!r}] of {caller} must be an int >= {low}; got "
                 f"{out[key]!r}."
             )
-    if out["storage"] not in ("auto", "dense", "tiled"):
+    if out["storage"] not in ("auto", "dense", "dense32", "tiled"):
         raise InvalidParameterError(
-            f"method_options['storage'] of {caller} must be 'auto', 'dense' or 'tiled'; got "
-            f"{out['storage']!r}."
+            f"method_options['storage'] of {caller} must be 'auto', 'dense', 'dense32' or "
+            f"'tiled'; got {out['storage']!r}."
         )
     if out["knn_backend"] not in ("auto", "faiss", "sklearn"):
         raise InvalidParameterError(
@@ -146,6 +146,8 @@ def _slq_bytes(n, d, storage, options):
     b, m = slq_sizes(n, options.get("n_probes"), options.get("n_steps"))
     basis = 8 * n * b * (m + 2) + 8 * (m * b) ** 2 * 3
     if storage == "dense":
+        return dense_operator_bytes(n, d, np.float64, b) + basis
+    if storage == "dense32":
         return dense_operator_bytes(n, d, np.float32, b) + basis
     if storage == "tiled":
         return tiled_operator_bytes(n, d, np.float32, b) + basis
@@ -156,8 +158,12 @@ def _gib(x):
     return f"{x / 2**30:.1f} GiB" if x >= 2**30 else f"{x / 2**20:.1f} MiB"
 
 
-def plan_method(n, d, method, caller, *, parity=False, options=None):
+def plan_method(n, d, method, caller, *, parity=False, options=None, precision="auto"):
     """Choose the method and storage for ``n`` points of dimension ``d``.
+
+    SLQ storage under ``"auto"``: the dense float64 operator if it fits, else
+    dense float32 (half the memory; its rounding is reported in the standard
+    error), else tiled recomputation.
 
     Raises
     ------
@@ -170,8 +176,13 @@ def plan_method(n, d, method, caller, *, parity=False, options=None):
 
     def slq_plan(reason):
         storage = options["storage"]
+        if storage == "dense" and precision == "float32":
+            storage = "dense32"
         if storage == "auto":
-            storage = "dense" if fits(_slq_bytes(n, d, "dense", options)) else "tiled"
+            order = ("dense32", "tiled") if precision == "float32" else \
+                ("dense", "dense32", "tiled")
+            storage = next((st for st in order if fits(_slq_bytes(n, d, st, options))),
+                           "tiled")
         return Plan("slq", storage, _slq_bytes(n, d, storage, options), have, reason)
 
     if method == "exact":
@@ -259,7 +270,9 @@ def slq_dse(X, sigma, *, plan, t, alpha, keep_trivial, log_base, precision, opti
                              bandwidth_neighbor=options["bandwidth_neighbor"],
                              knn_backend=options["knn_backend"], random_state=seed)
     else:
-        op = gaussian_operator(X, sigma, alpha, storage=plan.storage, precision=precision)
+        dense = plan.storage in ("dense", "dense32")
+        op = gaussian_operator(X, sigma, alpha, storage="dense" if dense else "tiled",
+                               precision="float32" if plan.storage == "dense32" else precision)
     est = slq_entropy(op, t, keep_trivial=keep_trivial, n_probes=options["n_probes"],
                       n_steps=options["n_steps"], seed=seed, label=f"{caller} {plan.method}")
     details = {

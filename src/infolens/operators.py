@@ -7,8 +7,9 @@ Markov matrix ``P = D^{-1} K``) through products
 ``sqrt(degree) / |sqrt(degree)|`` (eigenvalue 1).  Three storage strategies:
 
 ``DenseKernelOperator``
-    The Gaussian kernel built tile by tile into one N x N buffer (float32 when
-    the rounding error allows): ``4 N^2`` bytes, one GEMM per product.
+    The Gaussian kernel built tile by tile into one N x N buffer (float64, or
+    float32 when memory demands): ``8 N^2`` or ``4 N^2`` bytes, one GEMM per
+    product.
 ``TiledKernelOperator``
     The same Gaussian kernel recomputed in row tiles at every product; memory
     ``O(N D + tile)``, never N x N.  Each product costs one pass of
@@ -65,7 +66,7 @@ KEPT_MASS_WARN = 0.99
 #: Kept row mass below which the sparse operator is refused.
 KEPT_MASS_FLOOR = 0.9
 #: Largest relative error of a kernel entry accepted from float32 arithmetic.
-FLOAT32_KERNEL_RTOL = 1e-4
+FLOAT32_KERNEL_RTOL = 1e-6
 #: Bytes of one tile of kernel rows (bounds the working memory of every pass).
 TILE_BYTES = 64 * 2**20
 
@@ -151,6 +152,12 @@ def _normalisation(row_sums_of, n, alpha):
     return w, v, degree
 
 
+def _noise_level(n, dtype):
+    """Eigenvalue blur of products rounded in ``dtype``: ``eps sqrt(n) / 8`` (0 for float64)."""
+    return float(np.finfo(np.float32).eps * np.sqrt(n) / 8) if np.dtype(dtype) == np.float32 \
+        else 0.0
+
+
 class _Operator:
     """Common interface: ``n``, ``trivial_vector``, ``matmat(V)``, ``details``."""
 
@@ -187,30 +194,44 @@ class DenseKernelOperator(_Operator):
     alpha : float
         Density-normalisation power.
     dtype : numpy dtype
-        Storage and product precision (``choose_kernel_dtype``).
+        Storage and product precision (entries are computed in float64).
     """
 
     kind = "dense"
 
     def __init__(self, X, sigma, alpha=0.0, dtype=np.float32, interrupt=None):
-        rows = _KernelRows(X, sigma, dtype)
+        # Distances and row sums in float64 (the cancellation in
+        # |a|^2 + |b|^2 - 2 a.b would bias float32 kernels); only the stored
+        # entries are rounded to ``dtype``, an unbiased relative error of eps.
+        rows = _KernelRows(X, sigma, np.float64)
         n = rows.n
-        K = np.empty((n, n), dtype=rows.dtype)
+        K = np.empty((n, n), dtype=dtype)
+        q = np.empty(n)
         for start, stop, tile in rows.tiles():
             K[start:stop] = tile
+            q[start:stop] = tile.sum(axis=1)
             if interrupt is not None:
                 interrupt()
-        del rows
-        sums = lambda u: (K @ u.astype(K.dtype)).astype(np.float64)  # noqa: E731
+        del rows, tile
+        step = _tile_rows(n, np.float64)
+
+        def sums(u):
+            if np.all(u == 1.0):
+                return q
+            out = np.empty(n)
+            for start in range(0, n, step):
+                out[start : start + step] = K[start : start + step].astype(np.float64) @ u
+            return out
+
         w, v, degree = _normalisation(sums, n, alpha)
         wd = w.astype(K.dtype)
-        step = _tile_rows(n, K.dtype)
         for start in range(0, n, step):
             K[start : start + step] *= wd[start : start + step, None]
             K[start : start + step] *= wd[None, :]
         self.matrix = K
         super().__init__(n, w, v, sigma, alpha)
         self.details = {"storage": "dense", "dtype": np.dtype(dtype).name}
+        self.noise_level = _noise_level(n, dtype)
 
     def matmat(self, V, interrupt=None):
         self.n_products += 1
@@ -229,6 +250,7 @@ class TiledKernelOperator(_Operator):
         w, v, degree = _normalisation(sums, n, alpha)
         super().__init__(n, w, v, sigma, alpha)
         self.details = {"storage": "tiled", "dtype": np.dtype(dtype).name}
+        self.noise_level = _noise_level(n, dtype)
 
     def matmat(self, V, interrupt=None):
         self.n_products += 1
@@ -252,7 +274,18 @@ def tiled_operator_bytes(n, d, dtype=np.float32, block=64):
 
 def gaussian_operator(X, sigma, alpha=0.0, *, storage="dense", precision="auto",
                       interrupt=None):
-    """Build the Gaussian diffusion operator of ``X`` (``storage`` "dense" or "tiled")."""
+    """Build the Gaussian diffusion operator of ``X`` (``storage`` "dense" or "tiled").
+
+    The dense operator is stored in float64 unless ``precision="float32"``
+    (entries computed in float64, stored and multiplied in float32: half the
+    memory, but products carry a relative rounding of about
+    ``eps32 sqrt(n)``, which blurs eigenvalues below that level; SLQ reports
+    its effect as part of the standard error).  Tiles are recomputed in
+    float32 only when :func:`choose_kernel_dtype` allows it.
+    """
+    if storage == "dense":
+        dtype = np.float32 if precision == "float32" else np.float64
+        return DenseKernelOperator(X, sigma, alpha, dtype=dtype, interrupt=interrupt)
     dtype = choose_kernel_dtype(np.asarray(X, dtype=np.float64), sigma, precision)
     cls = DenseKernelOperator if storage == "dense" else TiledKernelOperator
     return cls(X, sigma, alpha, dtype=dtype, interrupt=interrupt)

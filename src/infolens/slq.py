@@ -25,8 +25,10 @@ Estimator
 4. ``Z`` and ``G`` come from the same probes, and the standard error of DSE
    is the spread over probes of the linearised combination
    ``(1/Z + G/Z^2) Z_j - G_j / Z`` (delta method), combined in quadrature
-   with a quadrature-error proxy: the change of the estimate between the last
-   two Lanczos steps.  The probe seed is fixed,
+   with a quadrature-error proxy (the change of the estimate between the last
+   two Lanczos steps) and, for operators multiplied in float32, a
+   precision-error proxy (the change when Ritz values are moved towards 0 by
+   the rounding level ``eps32 sqrt(n) / 8``).  The probe seed is fixed,
    so repeated calls on nearby operators use common random numbers.
 """
 
@@ -210,9 +212,14 @@ def _deflatable(theta, resid, b, rtol):
     return ok
 
 
-def _quadrature(T, R0, B_last, b, t, keep_trivial, rtol):
-    """DSE (nats), its probe standard error, Z, G, Ritz values, deflated mask."""
+def _quadrature(T, R0, B_last, b, t, keep_trivial, rtol, shrink=0.0):
+    """DSE (nats), its probe standard error, Z, G, Ritz values, deflated mask.
+
+    ``shrink`` > 0 moves every Ritz value that much towards 0 (error proxy).
+    """
     theta, Y = np.linalg.eigh(T)
+    if shrink > 0:
+        theta = np.sign(theta) * np.maximum(np.abs(theta) - shrink, 0.0)
     S = R0.T @ Y[:b, :]  # probe j, Ritz node i: square root of the quadrature weight
     W = S**2
     resid = np.linalg.norm(B_last @ Y[-b:, :], axis=0)
@@ -276,12 +283,19 @@ def slq_entropy(op, t, *, keep_trivial=True, n_probes=None, n_steps=None, seed=0
         k = (m - 1) * b
         prev = _quadrature(T[:k, :k], R0, T[k:, k - b : k], b, t, keep_trivial, residual_tol)
         bias = abs(H - prev[0])
-    se = float(np.hypot(se_probe, bias))
+    # rounding of float32 products blurs eigenvalues below ``noise_level``:
+    # the change when Ritz values are shrunk by that much bounds its effect
+    precision_error = 0.0
+    delta = float(getattr(op, "noise_level", 0.0) or 0.0)
+    if delta > 0:
+        shrunk = _quadrature(T, R0, B_last, b, t, keep_trivial, residual_tol, shrink=delta)
+        precision_error = abs(H - shrunk[0])
+    se = float(np.sqrt(se_probe**2 + bias**2 + precision_error**2))
     deflated = theta[converged]
     deflated = deflated[np.argsort(-np.abs(deflated))]
     return SLQEstimate(
         entropy=H, standard_error=se, Z=Z, G=G, deflated=deflated, n_probes=b,
         n_steps=m, krylov_dim=T.shape[0], n_products=m,
         details={"n_deflated": int(converged.sum()), "probe_standard_error": se_probe,
-                 "quadrature_error_estimate": bias},
+                 "quadrature_error_estimate": bias, "precision_error_estimate": precision_error},
     )

@@ -1,0 +1,263 @@
+"""Scale benchmarks of the spectral engine (issue 3): accuracy of SLQ against
+exact spectra, speed at 20k/50k points, DSMI against ``dse-dsmi``, and the
+sparse local kernel at a million points.
+
+Usage (each part prints a Markdown table and appends JSON lines to
+``benchmarks/scale_results.jsonl``)::
+
+    python benchmarks/bench_scale.py accuracy          # >= 12 data sets, N <= 10k
+    python benchmarks/bench_scale.py speed --n 20000 --d 128
+    python benchmarks/bench_scale.py speed --n 50000 --d 2048
+    python benchmarks/bench_scale.py dsmi              # 10 classes, N = 10k, vs dse-dsmi
+    python benchmarks/bench_scale.py sparse --n 1000000 --d 128
+
+Peak memory is the process's maximum resident set size (``ru_maxrss``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "scale_results.jsonl")
+
+
+def peak_gib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def record(row):
+    row = dict(row, time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    with open(OUT, "a") as fh:
+        fh.write(json.dumps(row) + "\n")
+
+
+# ------------------------------------------------------------------ data sets
+
+def blobs(rng, n, d, k, spread=6.0):
+    centres = rng.normal(scale=spread, size=(k, d))
+    return centres[rng.integers(0, k, n)] + rng.normal(size=(n, d))
+
+
+def swiss_roll(rng, n):
+    t = 1.5 * np.pi * (1 + 2 * rng.uniform(size=n))
+    return np.c_[t * np.cos(t), 21 * rng.uniform(size=n), t * np.sin(t)]
+
+
+def sphere(rng, n, d):
+    x = rng.normal(size=(n, 3))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return x @ rng.normal(size=(3, d)) + 0.02 * rng.normal(size=(n, d))
+
+
+def linear_manifold(rng, n, d, r):
+    return rng.uniform(-1, 1, size=(n, r)) @ rng.normal(size=(r, d)) + 0.01 * rng.normal(size=(n, d))
+
+
+def tree(rng, n, d, branches):
+    per = n // branches
+    out = []
+    for b in range(branches):
+        direction = rng.normal(size=d)
+        direction /= np.linalg.norm(direction)
+        s = rng.uniform(0, 10, size=per)
+        out.append(np.outer(s, direction) + 0.3 * rng.normal(size=(per, d)))
+    return np.concatenate(out)
+
+
+def accuracy_sets():
+    """(name, X, sigma multiplier of the median rule or a rule name, alpha)."""
+    rng = np.random.default_rng(2026)
+    circle_t = rng.uniform(0, 2 * np.pi, 2000)
+    return [
+        ("blobs10 D16 N2000", blobs(rng, 2000, 16, 10), 1.0, 0.0),
+        ("blobs10 D16 N2000 narrow", blobs(rng, 2000, 16, 10), 0.5, 0.0),
+        ("blobs3 D64 N3000", blobs(rng, 3000, 64, 3), 1.0, 0.0),
+        ("noise D32 N2000", rng.normal(size=(2000, 32)), 1.0, 0.0),
+        ("noise D32 N2000 wide", rng.normal(size=(2000, 32)), 2.0, 0.0),
+        ("noise D128 N3000 narrow", rng.normal(size=(3000, 128)), 0.5, 0.0),
+        ("circle D2 N2000", np.c_[np.cos(circle_t), np.sin(circle_t)]
+         + 0.01 * rng.normal(size=(2000, 2)), 0.3, 0.0),
+        ("swiss roll N3000", swiss_roll(rng, 3000), 0.2, 0.0),
+        ("sphere in D50 N2000", sphere(rng, 2000, 50), 1.0, 0.0),
+        ("linear r5 D100 N2500", linear_manifold(rng, 2500, 100, 5), 1.0, 0.0),
+        ("blobs8 D32 N2000 alpha.5", blobs(rng, 2000, 32, 8), 1.0, 0.5),
+        ("clusters+noise D20 N3000 rms", np.concatenate(
+            [blobs(rng, 1500, 20, 5), rng.normal(scale=4, size=(1500, 20))]), "rms", 0.0),
+        ("tree 5 branches D20 N2000", tree(rng, 2000, 20, 5), 0.5, 0.0),
+        ("blobs10 D16 N5000", blobs(rng, 5000, 16, 10), 1.0, 0.0),
+    ]
+
+
+def exact_spectrum(X, sigma, alpha):
+    from infolens.kernels import diffusion_operator
+    from infolens.spectral import symmetric_eigenvalues
+
+    op = diffusion_operator(X, sigma, alpha)
+    return symmetric_eigenvalues(op.matrix, op.trivial_vector, "float64", overwrite=True)
+
+
+def entropy_bits(spectrum, t, keep):
+    from infolens.spectral import spectral_entropy
+
+    return spectral_entropy(spectrum, t, keep_trivial=keep, log_base=np.log(2.0))
+
+
+def run_accuracy(args):
+    from infolens.kernels import resolve_bandwidth
+    from infolens.operators import gaussian_operator
+    from infolens.slq import slq_entropy
+
+    rows = []
+    print("| data set | sigma | t | trivial | exact (bits) | SLQ (bits) | error | SE | "
+          "k deflated | SLQ s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, X, rule, alpha in accuracy_sets():
+        X = X / np.abs(X).max()
+        if isinstance(rule, str):
+            sigma = resolve_bandwidth(X, rule)
+        else:
+            sigma = rule * resolve_bandwidth(X, "median")
+        t0 = time.perf_counter()
+        spec = exact_spectrum(X, sigma, alpha)
+        t_exact = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        op = gaussian_operator(X, sigma, alpha)
+        t_build = time.perf_counter() - t0
+        for t in (1, 2, 3):
+            for keep in (True, False):
+                truth = entropy_bits(spec, t, keep)
+                t0 = time.perf_counter()
+                est = slq_entropy(op, t, keep_trivial=keep)
+                t_slq = time.perf_counter() - t0 + t_build
+                value = est.entropy / np.log(2)
+                se = est.standard_error / np.log(2)
+                err = value - truth
+                row = {"part": "accuracy", "set": name, "n": X.shape[0], "sigma": sigma,
+                       "alpha": alpha, "t": t, "keep_trivial": keep, "exact": truth,
+                       "slq": value, "error": err, "se": se,
+                       "n_deflated": est.details["n_deflated"], "slq_s": t_slq,
+                       "exact_s": t_exact}
+                rows.append(row)
+                record(row)
+                print(f"| {name} | {sigma:.3g} | {t} | {'kept' if keep else 'dropped'} | "
+                      f"{truth:.4f} | {value:.4f} | {err:+.4f} | {se:.4f} | "
+                      f"{est.details['n_deflated']} | {t_slq:.1f} |", flush=True)
+    errs = np.abs([r["error"] for r in rows])
+    cover1 = np.mean([abs(r["error"]) <= r["se"] for r in rows])
+    cover2 = np.mean([abs(r["error"]) <= 2 * r["se"] for r in rows])
+    summary = {"part": "accuracy-summary", "cases": len(rows), "data_sets": len(accuracy_sets()),
+               "median_abs_error": float(np.median(errs)), "max_abs_error": float(errs.max()),
+               "coverage_1se": float(cover1), "coverage_2se": float(cover2)}
+    record(summary)
+    print(f"\n{len(rows)} cases on {summary['data_sets']} data sets: median |error| "
+          f"{summary['median_abs_error']:.5f} bits, worst {summary['max_abs_error']:.5f} bits; "
+          f"|error| <= SE in {100 * cover1:.0f} %, <= 2 SE in {100 * cover2:.0f} % of cases")
+
+
+def run_speed(args):
+    import infolens
+
+    rng = np.random.default_rng(0)
+    n, d = args.n, args.d
+    X = blobs(rng, n, d, 20, spread=1.0).astype(np.float32)
+    t0 = time.perf_counter()
+    r = infolens.dse(X, method="slq", return_result=True)
+    elapsed = time.perf_counter() - t0
+    # exact is infeasible here: time it at 4000 points and scale by n^3
+    small = 4000
+    t0 = time.perf_counter()
+    infolens.dse(X[:small], method="exact")
+    t_small = time.perf_counter() - t0
+    exact_est = t_small * (n / small) ** 3
+    row = {"part": "speed", "n": n, "d": d, "dse_bits": r.value,
+           "se_bits": r.details["standard_error"], "seconds": elapsed,
+           "storage": r.details["storage"], "exact_seconds_at_4000": t_small,
+           "exact_seconds_extrapolated": exact_est, "ratio_vs_exact": exact_est / elapsed,
+           "peak_gib": peak_gib(), "threads": os.environ.get("OPENBLAS_NUM_THREADS", "default")}
+    record(row)
+    print(json.dumps(row, indent=1))
+
+
+def run_dsmi(args):
+    import dse_dsmi
+
+    import infolens
+
+    rng = np.random.default_rng(1)
+    n, d, k = 10000, 32, 10
+    centres = rng.normal(scale=6.0, size=(k, d))
+    labels = rng.integers(0, k, n)
+    X = centres[labels] + 3.0 * rng.normal(size=(n, d))
+    y = labels.copy()
+    flip = rng.uniform(size=n) < 0.3
+    y[flip] = rng.integers(0, k, flip.sum())
+    t0 = time.perf_counter()
+    ours = infolens.dsmi(X, y, preset="dse-dsmi", method="slq", return_result=True,
+                         method_options={"n_probes": 16, "n_steps": 10})
+    t_ours = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ours_exact = infolens.dsmi(X, y, preset="dse-dsmi")
+    t_exact = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ref = dse_dsmi.diffusion_spectral_mutual_information(X, y, gaussian_kernel_sigma=10, t=1)
+    ref = ref[0] if isinstance(ref, tuple) else ref
+    t_ref = time.perf_counter() - t0
+    row = {"part": "dsmi", "n": n, "d": d, "classes": k, "dse_dsmi_bits": float(ref),
+           "dse_dsmi_s": t_ref, "infolens_slq_bits": ours.value, "infolens_slq_s": t_ours,
+           "infolens_exact_bits": ours_exact, "infolens_exact_s": t_exact,
+           "speedup_slq": t_ref / t_ours, "diff_bits": ours.value - float(ref)}
+    record(row)
+    print(json.dumps(row, indent=1))
+
+
+def run_sparse(args):
+    import infolens
+
+    rng = np.random.default_rng(3)
+    n, d = args.n, args.d
+    # 20 clusters, each a 2-D curved sheet embedded in D dimensions, plus noise
+    k = 20
+    lab = rng.integers(0, k, n)
+    u = rng.uniform(-1, 1, size=(n, 2)).astype(np.float32)
+    basis = rng.normal(size=(k, 3, d)).astype(np.float32)
+    centres = rng.normal(scale=3.0, size=(k, d)).astype(np.float32)
+    feats = np.stack([u[:, 0], u[:, 1], u[:, 0] ** 2 - u[:, 1] ** 2], axis=1)
+    X = centres[lab] + np.einsum("ni,nid->nd", feats, basis[lab])
+    X += 0.01 * rng.normal(size=(n, d)).astype(np.float32)
+    del u, feats
+    t0 = time.perf_counter()
+    r = infolens.dse(X, method="sparse", return_result=True,
+                     method_options={"n_neighbors": args.k, "n_probes": 16, "n_steps": 20})
+    elapsed = time.perf_counter() - t0
+    row = {"part": "sparse", "n": n, "d": d, "dse_bits": r.value,
+           "se_bits": r.details["standard_error"], "seconds": elapsed,
+           "kept_mass": r.details["operator"]["kept_mass"],
+           "kept_mass_p01": r.details["operator"]["kept_mass_p01"],
+           "knn_backend": r.details["operator"]["knn_backend"],
+           "n_neighbors": args.k, "peak_gib": peak_gib()}
+    record(row)
+    print(json.dumps(row, indent=1))
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("part", choices=["accuracy", "speed", "dsmi", "sparse"])
+    p.add_argument("--n", type=int, default=20000)
+    p.add_argument("--d", type=int, default=128)
+    p.add_argument("--k", type=int, default=30, help="kNN degree of the sparse kernel")
+    args = p.parse_args(argv)
+    {"accuracy": run_accuracy, "speed": run_speed, "dsmi": run_dsmi,
+     "sparse": run_sparse}[args.part](args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
