@@ -336,11 +336,13 @@ def plot_training_curves(runs, out_path):
     if not acc and not loss:
         return None
     panels = [(p, t) for p, t in ((acc, "accuracy [fraction]"), (loss, "loss [nats]")) if p]
+    from matplotlib.lines import Line2D
+
     groups = _groups(runs)
     colors = _colors(len(groups))
     styles = ["-", "--", ":", "-."]
     fig, axes = plt.subplots(1, len(panels), squeeze=False, layout="constrained",
-                             figsize=(6.0 * len(panels), 4.2))
+                             figsize=(6.0 * len(panels), 4.6))
     for ax, (measures, ylabel) in zip(axes[0], panels):
         for color, (group, members) in zip(colors, groups.items()):
             for s, m in enumerate(measures):
@@ -348,15 +350,18 @@ def plot_training_curves(runs, out_path):
                 if band is None:
                     continue
                 x, mean, lo, hi, n = band
-                ax.plot(x, mean, color=color, ls=styles[s % len(styles)], lw=1.6,
-                        label=f"{group}: {m}")
+                ax.plot(x, mean, color=color, ls=styles[s % len(styles)], lw=1.6)
                 if n > 1:
                     ax.fill_between(x, lo, hi, color=color, alpha=0.15, lw=0)
         ax.set_xlabel(_x_label(runs))
         ax.set_ylabel(ylabel)
         _style_axis(ax)
-        ax.legend(fontsize=7.5, ncol=1 if len(groups) * len(measures) <= 6 else 2,
-                  loc="best", framealpha=0.8)
+        # Line style = which metric (legend in the panel); colour = group (figure legend).
+        ax.legend([Line2D([], [], color="0.3", ls=styles[s % len(styles)], lw=1.6)
+                   for s in range(len(measures))], measures, fontsize=8, loc="best",
+                  framealpha=0.8, title="line style", title_fontsize=8)
+    fig.legend([Line2D([], [], color=c, lw=2.5) for c in colors[:len(groups)]], list(groups),
+               loc="outside lower center", ncol=min(len(groups), 4), frameon=False, fontsize=9)
     fig.suptitle("Training curves (line: mean over seeds; band: min–max)", fontsize=11)
     fig.savefig(out_path, dpi=110)
     plt.close(fig)
