@@ -39,7 +39,8 @@ def _loader():
 
 
 def _trainer(root, epochs, callbacks=()):
-    return pl.Trainer(max_epochs=epochs, callbacks=list(callbacks), default_root_dir=str(root), accelerator="cpu",
+    return pl.Trainer(max_epochs=epochs, callbacks=list(callbacks), default_root_dir=str(root),
+                      accelerator="cpu",
                       logger=pl.loggers.CSVLogger(str(root)), enable_progress_bar=False,
                       enable_model_summary=False, enable_checkpointing=False,
                       num_sanity_val_steps=0)
