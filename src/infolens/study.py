@@ -546,6 +546,15 @@ def demo_command(args, out=None):
     from ._validation import InvalidParameterError
 
     out = out or sys.stdout
+    for module, package in (("torch", "torch"), ("matplotlib", "matplotlib")):
+        try:
+            __import__(module)
+        except ImportError:
+            raise InvalidParameterError(
+                f"infolens demo trains a small network and draws figures: it needs {package}. "
+                f"Install it with 'pip install {package}' (CPU builds are enough), or run "
+                f"'infolens demo --table' for the table demo without it."
+            ) from None
     folder = args.out or fresh_folder()
     if args.out and os.path.exists(os.path.join(folder, "runs")):
         raise InvalidParameterError(
