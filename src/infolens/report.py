@@ -262,7 +262,11 @@ def plot_measure_family(runs, base, out_path):
                 ax.plot(x, mean, color=color, lw=1.8, label=f"{group} (n={n})")
                 if n > 1:
                     ax.fill_between(x, lo, hi, color=color, alpha=0.2, lw=0)
-            ax.set_title(f"layer '{layer}' — {_variant_title(_family(name)[1])}", fontsize=10)
+            variant = _family(name)[1]
+            title = f"layer '{layer}'"
+            if len(names) > 1 or variant:
+                title += f" — {_variant_title(variant)}"
+            ax.set_title(title, fontsize=10)
             ax.set_xlabel(_x_label(runs))
             ax.set_ylabel(measure_label(base, unit))
             _style_axis(ax)
