@@ -94,17 +94,20 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", type=int, nargs="+", default=[1024, 2000, 4000])
     p.add_argument("--data", nargs="+", default=list(DATA), choices=DATA)
+    p.add_argument("--sigmas", nargs="+", default=[str(x) for x in SIGMAS],
+                   help=f"bandwidths: numbers or rules, from {SIGMAS}")
     p.add_argument("--quick", action="store_true", help="N = 1024, 1500")
     a = p.parse_args(argv)
     if a.quick:
         a.sizes = [1024, 1500]
+    rules = [float(x) if x[0].isdigit() and "*" not in x else x for x in a.sigmas]
     print(f"{'data':9} {'N':>5} {'sigma rule':>10} {'sigma':>8} {'t':>1} {'keep':>5} "
           f"{'DSE bits':>9} {'|err32| bits':>12} {'estimate':>9} {'est/err':>8} "
           f"{'auto':>7} {'t32 s':>6} {'t64 s':>6}")
     rows, bad = [], []
     for kind in a.data:
         for n in a.sizes:
-            for rule in SIGMAS:
+            for rule in rules:
                 for r in run_case(kind, n, rule):
                     rows.append(r)
                     ok = not r["accepted"] or r["error"] <= r["estimate"]
