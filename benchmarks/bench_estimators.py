@@ -2,8 +2,9 @@
 
 Peers: scikit-learn ``mutual_info_regression`` (KSG, 1-D), ``infomeasure`` (KSG MI,
 Kozachenko-Leonenko entropy), ``vendi-score``, ``reptrix`` (RankMe, alpha-ReQ) and
-``benchmark-mi`` (bmi: its KSG and its tasks).  bmi pins numpy < 2 and an old JAX,
-so it runs in its own virtual environment (``--bmi-python``, default
+``benchmark-mi`` (bmi: its KSG and its tasks).  bmi pins numpy < 2 and breaks with JAX
+>= 0.4.34 (``jax.core.pp_eqn_rules`` was removed), so it runs in its own virtual
+environment with ``jax==0.4.30`` (``pip install benchmark-mi jax==0.4.30 jaxlib==0.4.30``) (``--bmi-python``, default
 ``/work/bmi-venv/bin/python``) and exchanges arrays through ``.npz`` files.
 
 Prints a markdown section (values, agreement, time ratios) for benchmarks/RESULTS.md.
@@ -46,12 +47,14 @@ BMI_SCRIPT = textwrap.dedent("""\
         for _ in range(cfg["repeat"]):
             t = time.perf_counter(); v = est.estimate(X, Y); best = min(best, time.perf_counter() - t)
         out[name] = {"truth": float(task.mutual_information), "ksg": float(v), "time": best}
-    print(json.dumps({"version": bmi.__version__ if hasattr(bmi, "__version__") else "?",
+    from importlib.metadata import version
+    print(json.dumps({"version": version("benchmark-mi"), "jax": version("jax"),
                       "results": out}))
 """)
 
-BMI_TASKS = ["1v1-normal-0.75", "multinormal-dense-2-2-0.5", "student-identity-1-1-1",
-             "student-identity-2-2-2", "asinh-student-identity-1-1-1"]
+BMI_TASKS = ["1v1-normal-0.75", "half_cube-1v1-normal-0.75", "multinormal-dense-2-2-0.5",
+             "multinormal-sparse-3-3-2-2.0", "spiral-multinormal-sparse-3-3-2-2.0",
+             "student-identity-1-1-1", "student-identity-2-2-2", "asinh-student-identity-1-1-1"]
 
 
 def best_time(f, repeat):
@@ -144,7 +147,8 @@ def main(argv=None):
     if payload is None:
         say(f"bmi (benchmark-mi) could not be run: {why}.")
     else:
-        say(f"### benchmark-mi {payload['version']}: its tasks, its KSG (JAX, CPU) vs infolens")
+        say(f"### benchmark-mi {payload['version']} (JAX {payload['jax']}, CPU): its tasks, "
+            f"its KSG (k = 3, standardised) vs infolens")
         say("")
         say("| bmi task | truth | bmi KSG | bmi time s | infolens ksg | infolens time s | "
             "ratio |")

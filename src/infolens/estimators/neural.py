@@ -27,7 +27,7 @@ from .._validation import (
     check_real,
     resolve_base,
 )
-from ._common import check_mi_inputs, finish, standardize
+from ._common import check_mi_inputs, finish
 
 __all__ = ["infonce_mi", "mine_mi", "nwj_mi"]
 
@@ -135,7 +135,10 @@ def _heldout(torch, objective, critic, z, y, batch_size, gen, n_perm=10):
 
 
 def _fit(objective, caller, Z, Y, *, y_kind, critic, hidden, embed_dim, epochs, batch_size,
-         lr, patience, val_fraction, ema, random_state, base, return_result):
+         lr, patience, val_fraction, ema, preprocess, random_state, base, return_result):
+    from .knn import PREPROCESSING, _preprocess
+
+    preprocess = check_option(preprocess, "preprocess", caller, PREPROCESSING)
     critic_kind = check_option(critic, "critic", caller, CRITICS)
     hidden = _check_hidden(hidden, caller)
     embed_dim = check_int(embed_dim, "embed_dim", caller, low=1)
@@ -156,13 +159,15 @@ def _fit(objective, caller, Z, Y, *, y_kind, critic, hidden, embed_dim, epochs, 
             f"{caller} needs at least 2 training and 2 held-out samples; with {n} samples "
             f"and val_fraction={val_fraction} there are {n - n_val} and {n_val}. Pass more "
             f"samples or change val_fraction.")
+    if preprocess == "auto":
+        preprocess = "rank"
     torch = _torch()
     with stopwatch() as clock:
         seed = 0 if random_state is None else random_state
         gen = torch.Generator().manual_seed(seed)
         torch.manual_seed(seed)
-        Xs = standardize(X)
-        Ys = np.eye(int(Yv.max()) + 1)[Yv] if kind == "labels" else standardize(Yv)
+        Xs = _preprocess(X, preprocess)
+        Ys = np.eye(int(Yv.max()) + 1)[Yv] if kind == "labels" else _preprocess(Yv, preprocess)
         perm = np.random.default_rng(seed).permutation(n)
         tz = torch.as_tensor(Xs[perm], dtype=torch.float32)
         ty = torch.as_tensor(Ys[perm], dtype=torch.float32)
@@ -205,7 +210,8 @@ def _fit(objective, caller, Z, Y, *, y_kind, critic, hidden, embed_dim, epochs, 
                         torch.Generator().manual_seed(seed + 1))
     params = {"critic": critic_kind, "hidden": list(hidden), "embed_dim": embed_dim,
               "epochs": epochs, "batch_size": batch_size, "lr": lr, "patience": patience,
-              "val_fraction": val_fraction, "y_kind": kind, "random_state": random_state,
+              "val_fraction": val_fraction, "preprocess": preprocess, "y_kind": kind,
+              "random_state": random_state,
               "base": base}
     if objective == "mine":
         params["ema"] = ema
@@ -253,6 +259,10 @@ _PARAMS_DOC = """
         the bound on them.
     ema : float, default=0.01
         Weight of the newest batch in MINE's moving average (MINE only).
+    preprocess : {{"auto", "rank", "standardize", "none"}}, default="auto"
+        Per-column map of ``Z`` and continuous ``Y`` before training; ``"auto"``
+        is ``"rank"`` (normal scores, MI-preserving), which keeps heavy-tailed
+        inputs such as Student-t from saturating the critic.
     random_state : int or None, default=0
         Seeds the split, the initialisation and the batches.
     base : {{2, "e", 10}}, default=2
@@ -271,28 +281,28 @@ _PARAMS_DOC = """
 
 def mine_mi(Z, Y, *, y_kind="auto", critic="concat", hidden=(128, 128), embed_dim=32,
             epochs=300, batch_size=256, lr=1e-3, patience=20, val_fraction=0.2, ema=0.01,
-            random_state=0, base=2, return_result=False):
+            preprocess="auto", random_state=0, base=2, return_result=False):
     return _fit("mine", "mine_mi", Z, Y, y_kind=y_kind, critic=critic, hidden=hidden,
                 embed_dim=embed_dim, epochs=epochs, batch_size=batch_size, lr=lr,
-                patience=patience, val_fraction=val_fraction, ema=ema,
+                patience=patience, val_fraction=val_fraction, ema=ema, preprocess=preprocess,
                 random_state=random_state, base=base, return_result=return_result)
 
 
 def nwj_mi(Z, Y, *, y_kind="auto", critic="concat", hidden=(128, 128), embed_dim=32,
            epochs=300, batch_size=256, lr=1e-3, patience=20, val_fraction=0.2, ema=0.01,
-           random_state=0, base=2, return_result=False):
+           preprocess="auto", random_state=0, base=2, return_result=False):
     return _fit("nwj", "nwj_mi", Z, Y, y_kind=y_kind, critic=critic, hidden=hidden,
                 embed_dim=embed_dim, epochs=epochs, batch_size=batch_size, lr=lr,
-                patience=patience, val_fraction=val_fraction, ema=ema,
+                patience=patience, val_fraction=val_fraction, ema=ema, preprocess=preprocess,
                 random_state=random_state, base=base, return_result=return_result)
 
 
 def infonce_mi(Z, Y, *, y_kind="auto", critic="separable", hidden=(128, 128), embed_dim=32,
                epochs=300, batch_size=256, lr=1e-3, patience=20, val_fraction=0.2, ema=0.01,
-               random_state=0, base=2, return_result=False):
+               preprocess="auto", random_state=0, base=2, return_result=False):
     return _fit("infonce", "infonce_mi", Z, Y, y_kind=y_kind, critic=critic, hidden=hidden,
                 embed_dim=embed_dim, epochs=epochs, batch_size=batch_size, lr=lr,
-                patience=patience, val_fraction=val_fraction, ema=ema,
+                patience=patience, val_fraction=val_fraction, ema=ema, preprocess=preprocess,
                 random_state=random_state, base=base, return_result=return_result)
 
 
