@@ -63,7 +63,7 @@ def _paper(args):
     results = run_paper(quick=args.quick, n_blobs=args.n_blobs, with_mine=not args.no_mine,
                         progress=_say(args.quiet))
     paths = write_paper(results, args.out)
-    print(f"wrote {paths['markdown']} and {paths['plot']}")
+    print(f"wrote {paths['markdown']}, {paths['json']} and {paths['plot']}")
     return 0
 
 

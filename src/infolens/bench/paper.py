@@ -151,12 +151,13 @@ def run_paper(*, quick=False, n_blobs=None, with_mine=True, progress=None):
 # Why ours may differ from the published value, per measure.
 _CAUSES = {
     "dsmi": "the paper's blob generator and noise scale are not fully specified (we add "
-            "U(-1,1) x 1% x max|Z|), and DSMI with sigma = sqrt(D) depends on the spread of "
-            "the centres relative to sigma",
+            "U(-1,1) x 1% x max|Z|), DSMI with sigma = sqrt(D) depends on the spread of "
+            "the centres relative to sigma, and it grows with the class size (see N above)",
     "mine_nats": "MINE is a stochastic lower bound; we report the held-out bound of the "
                  "early-stopped critic, the paper the training bound after 200 epochs",
     "ksg": "we use Ross's mixed KSG for discrete labels (the paper ran NPEET's continuous KSG "
-           "on the label column), which recovers most of log2 3 at D = 20",
+           "on the label column), which recovers log2 3 = 1.585 bits at every D because the "
+           "classes are separated",
     "csmi": "we bin each of the D dimensions into 10 bins; with D >= 20 every point sits alone "
             "in its cell, as in the paper",
 }
@@ -192,10 +193,14 @@ def write_paper(results, out_dir):
     cfg = results["config"]["A"]
     plateau = float(np.log2(cfg["n"]))
     top = max(r["dse_t1"] for r in A)
-    L += ["", f"Published: DSE rises sigmoidally with d up to log2 N = {plateau:.2f} bits, larger "
-          f"t shifts the rise right, t = 1 with 50 % noise is already about 8.3 at the smallest "
-          f"d (N = 500), CSE is flat at log2 N. Ours: the largest DSE (t = 1) is {top:.2f} "
-          f"bits; CSE ranges {min(r['cse'] for r in A):.2f}-{max(r['cse'] for r in A):.2f}.", ""]
+    noisy = [r for r in A if r["noise"] == max(cfg["noise"])]
+    first = min(noisy, key=lambda r: r["intrinsic_dim"])
+    L += ["", f"Published: DSE rises sigmoidally with d up to log2 N (8.97 bits at N = 500), "
+          f"larger t shifts the rise right, t = 1 with 50 % noise is already about 8.3 at the "
+          f"smallest d, CSE is flat at log2 N. Ours (N = {cfg['n']}, log2 N = {plateau:.2f}): "
+          f"the largest DSE (t = 1) is {top:.2f} bits; with noise {first['noise']} and t = 1 "
+          f"DSE is {first['dse_t1']:.2f} bits at the smallest d = {first['intrinsic_dim']}; CSE "
+          f"ranges {min(r['cse'] for r in A):.2f}-{max(r['cse'] for r in A):.2f}.", ""]
     # B
     B = results["B"]
     L += ["## B. DSMI on branching trees vs label corruption", "",
@@ -218,6 +223,10 @@ def write_paper(results, out_dir):
                                "0.3 bits."]) + [""]
     # C
     L += ["## C. Gaussian blobs (3 centres, 1 % noise)", "",
+          f"N = {results['config']['C']['n']} points (the paper: 5000); DSMI with sigma = "
+          f"sqrt(D), t = 1, preset dse-dsmi; CSMI with 10 bins per dimension; KSG k = 3 "
+          f"(bits); MINE two hidden layers of 100 (nats). True MI with clean labels: "
+          f"log2 3 = 1.585 bits.", "",
           "### vs label corruption (D = 20)", "",
           "| corruption | " + " | ".join(k for k in results["C_corruption"][0]
                                          if k != "corruption") + " |",
@@ -251,9 +260,14 @@ def write_paper(results, out_dir):
     md = os.path.join(out_dir, "paper.md")
     with open(md, "w") as fh:
         fh.write("\n".join(L) + "\n")
+    import json
+
+    js = os.path.join(out_dir, "paper.json")
+    with open(js, "w") as fh:
+        json.dump(results, fh, indent=1, default=float)
     png = os.path.join(out_dir, "paper.png")
     _plot(results, png)
-    return {"markdown": md, "plot": png}
+    return {"markdown": md, "json": js, "plot": png}
 
 
 def _plot(results, path):
