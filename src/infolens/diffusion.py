@@ -304,7 +304,9 @@ _SHARED_DOC = """
         Return a :class:`infolens.Result` (value, unit, resolved parameters,
         eigenvalues, timing) instead of a float.
     method_options : dict, optional
-        Tuning of the scalable methods: ``n_probes``, ``n_steps`` (SLQ),
+        Tuning of the scalable methods: ``n_probes``, ``n_steps``,
+        ``max_batches`` (SLQ probes per batch, Lanczos steps, batches run
+        while the standard error exceeds 0.001 nats),
         ``storage`` ("auto", "dense", "dense32", "tiled"), ``n_neighbors`` (30),
         ``bandwidth_neighbor`` (7), ``knn_backend`` ("auto", "faiss",
         "sklearn") for ``"sparse"``, ``cache_dir`` (on-disk spectrum cache)

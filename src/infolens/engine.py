@@ -63,6 +63,7 @@ MEMORY_FRACTION = 0.8
 METHOD_OPTIONS = {
     "n_probes": None,        # SLQ block size (probes); default from slq_sizes
     "n_steps": None,         # SLQ block Lanczos steps
+    "max_batches": 4,        # SLQ: at most this many probe batches (more while SE is large)
     "storage": "auto",       # SLQ Gaussian operator: "auto", "dense", "dense32", "tiled"
     "n_neighbors": 30,       # sparse: kNN graph degree
     "bandwidth_neighbor": 7,  # sparse: sigma_i = distance to this neighbour
@@ -89,6 +90,11 @@ def check_method_options(options, caller):
         )
     out = dict(METHOD_OPTIONS)
     out.update(options)
+    if not isinstance(out["max_batches"], (int, np.integer)) or out["max_batches"] < 1:
+        raise InvalidParameterError(
+            f"method_options['max_batches'] of {caller} must be an int >= 1; got "
+            f"{out['max_batches']!r}."
+        )
     for key in ("n_probes", "n_steps"):
         if out[key] is not None and (not isinstance(out[key], (int, np.integer))
                                      or isinstance(out[key], bool) or out[key] < 2):
@@ -257,7 +263,7 @@ def slq_dse(X, sigma, *, plan, t, alpha, keep_trivial, log_base, precision, opti
         key = content_key(X, {
             "kind": "slq", "method": plan.method, "sigma": sigma, "alpha": alpha, "t": t,
             "keep_trivial": keep_trivial, "precision": precision, "seed": seed,
-            **{k: options[k] for k in ("n_probes", "n_steps", "n_neighbors",
+            **{k: options[k] for k in ("n_probes", "n_steps", "max_batches", "n_neighbors",
                                          "bandwidth_neighbor", "knn_backend")},
         })
         hit = cache.get(key)
@@ -274,7 +280,8 @@ def slq_dse(X, sigma, *, plan, t, alpha, keep_trivial, log_base, precision, opti
         op = gaussian_operator(X, sigma, alpha, storage="dense" if dense else "tiled",
                                precision="float32" if plan.storage == "dense32" else precision)
     est = slq_entropy(op, t, keep_trivial=keep_trivial, n_probes=options["n_probes"],
-                      n_steps=options["n_steps"], seed=seed, label=f"{caller} {plan.method}")
+                      n_steps=options["n_steps"], seed=seed, label=f"{caller} {plan.method}",
+                      max_batches=int(options["max_batches"]))
     details = {
         "method": plan.method,
         "storage": plan.storage,
@@ -283,6 +290,7 @@ def slq_dse(X, sigma, *, plan, t, alpha, keep_trivial, log_base, precision, opti
         "n_steps": est.n_steps,
         "krylov_dim": est.krylov_dim,
         "n_deflated": est.details["n_deflated"],
+        "n_batches": est.details["n_batches"],
         "memory_estimate_bytes": plan.need_bytes,
         "operator": dict(op.details),
     }

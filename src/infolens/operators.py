@@ -310,9 +310,9 @@ def knn_search(X, k, *, backend="auto", random_state=0):
     X : ndarray of shape (n, d)
     k : int
     backend : {"auto", "faiss", "sklearn"}
-        ``"auto"``: faiss (``pip install faiss-cpu``; an inverted-file index
-        with exhaustive refinement above 50,000 points, exact below) when it
-        is installed, scikit-learn's exact ``NearestNeighbors`` otherwise.
+        ``"auto"``: faiss (``pip install faiss-cpu``; exact below 50,000
+        points, an HNSW graph with M = 32 above, recall@30 about 0.999) when
+        it is installed, scikit-learn's exact ``NearestNeighbors`` otherwise.
         ``benchmarks/bench_knn.py`` holds the benchmark behind this choice.
 
     Returns
@@ -336,13 +336,11 @@ def knn_search(X, k, *, backend="auto", random_state=0):
         if n <= 50000:
             index = faiss.IndexFlatL2(d)
         else:
-            nlist = int(min(16384, max(256, 4 * np.sqrt(n))))
-            quantizer = faiss.IndexFlatL2(d)
-            index = faiss.IndexIVFFlat(quantizer, d, nlist)
-            rng = np.random.default_rng(random_state)
-            train = Xf[np.sort(rng.choice(n, min(n, 64 * nlist), replace=False))]
-            index.train(train)
-            index.nprobe = 16
+            # HNSW graph: 2x faster than IVF-Flat at recall@30 = 0.999
+            # (benchmarks/bench_knn.py, 100k x 128)
+            index = faiss.IndexHNSWFlat(d, 32)
+            index.hnsw.efConstruction = 80
+            index.hnsw.efSearch = max(64, 2 * (k + 1))
         index.add(Xf)
         D2, idx = index.search(Xf, k + 1)
         D2 = np.maximum(D2.astype(np.float64), 0.0)

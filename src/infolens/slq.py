@@ -22,7 +22,9 @@ Estimator
    random share ``(u^T r_j)^2 f(theta)`` (whose expectation is ``f(theta)``),
    which removes the variance of the dominant eigen-directions; the number
    ``k`` deflated adapts to the spectrum.
-4. ``Z`` and ``G`` come from the same probes, and the standard error of DSE
+4. While the probe standard error exceeds ``target_se``, further independent
+   batches of ``b`` probes are run (at most ``max_batches``) and pooled.
+5. ``Z`` and ``G`` come from the same probes, and the standard error of DSE
    is the spread over probes of the linearised combination
    ``(1/Z + G/Z^2) Z_j - G_j / Z`` (delta method), combined in quadrature
    with a quadrature-error proxy (the change of the estimate between the last
@@ -45,6 +47,11 @@ __all__ = ["SLQEstimate", "block_lanczos", "slq_entropy", "slq_sizes"]
 
 #: Ritz pairs with a residual below this times |theta| are deflated (treated as exact).
 RESIDUAL_TOL = 1e-4
+
+#: Probe standard error (nats) below which no further batch of probes is run,
+#: and the largest number of batches.
+TARGET_SE = 0.001
+MAX_BATCHES = 4
 
 
 @dataclass
@@ -213,7 +220,7 @@ def _deflatable(theta, resid, b, rtol):
 
 
 def _quadrature(T, R0, B_last, b, t, keep_trivial, rtol, shrink=0.0):
-    """DSE (nats), its probe standard error, Z, G, Ritz values, deflated mask.
+    """Per-probe estimates of ``Z`` and ``G`` (deflated part included), Ritz values, mask.
 
     ``shrink`` > 0 moves every Ritz value that much towards 0 (error proxy).
     """
@@ -226,20 +233,51 @@ def _quadrature(T, R0, B_last, b, t, keep_trivial, rtol, shrink=0.0):
     converged = _deflatable(theta, resid, b, rtol)
     f, g = _f_pair(theta, t)
     rest = ~converged
-    Zj = W[:, rest] @ f[rest]
-    Gj = W[:, rest] @ g[rest]
-    Z = float(f[converged].sum()) + (1.0 if keep_trivial else 0.0) + float(Zj.mean())
-    G = float(g[converged].sum()) + float(Gj.mean())
+    Zj = W[:, rest] @ f[rest] + float(f[converged].sum()) + (1.0 if keep_trivial else 0.0)
+    Gj = W[:, rest] @ g[rest] + float(g[converged].sum())
+    return Zj, Gj, theta, converged
+
+
+def _combine(Zj, Gj):
+    """DSE (nats) from pooled per-probe estimates, its standard error, Z, G (delta method)."""
+    Z = float(Zj.mean())
+    G = float(Gj.mean())
     if Z <= 0:
-        return 0.0, 0.0, Z, G, theta, converged
+        return 0.0, 0.0, Z, G
     H = float(np.log(Z) - G / Z)
     h = (1.0 / Z + G / Z**2) * Zj - Gj / Z
-    se = float(np.std(h, ddof=1) / np.sqrt(b))
-    return H, se, Z, G, theta, converged
+    se = float(np.std(h, ddof=1) / np.sqrt(len(h)))
+    return H, se, Z, G
+
+
+def _one_batch(op, t, keep_trivial, b, m, rng, residual_tol, label):
+    n = op.n
+    v = np.asarray(op.trivial_vector, dtype=np.float64)[:, None]
+    R = rng.integers(0, 2, size=(n, b)).astype(np.float64)
+    R *= 2.0
+    R -= 1.0
+    R -= v @ (v.T @ R)
+    with Progress(m, f"{label} n={n}") as bar:
+        T, R0, B_last = block_lanczos(op.matmat, R, m, lock=v, progress=bar, rng=rng)
+    Zj, Gj, theta, converged = _quadrature(T, R0, B_last, b, t, keep_trivial, residual_tol)
+    # quadrature error proxy: the same estimate from one Lanczos step fewer
+    prev = None
+    if m >= 3:
+        k = (m - 1) * b
+        prev = _quadrature(T[:k, :k], R0, T[k:, k - b : k], b, t, keep_trivial,
+                           residual_tol)[:2]
+    # rounding of float32 products blurs eigenvalues below ``noise_level``
+    shrunk = None
+    delta = float(getattr(op, "noise_level", 0.0) or 0.0)
+    if delta > 0:
+        shrunk = _quadrature(T, R0, B_last, b, t, keep_trivial, residual_tol,
+                             shrink=delta)[:2]
+    return Zj, Gj, prev, shrunk, theta[converged], T.shape[0]
 
 
 def slq_entropy(op, t, *, keep_trivial=True, n_probes=None, n_steps=None, seed=0,
-                residual_tol=RESIDUAL_TOL, max_basis_bytes=None, label="slq"):
+                residual_tol=RESIDUAL_TOL, max_basis_bytes=None, label="slq",
+                target_se=TARGET_SE, max_batches=MAX_BATCHES):
     """Estimate DSE (nats) of a diffusion operator by stochastic Lanczos quadrature.
 
     Parameters
@@ -253,13 +291,19 @@ def slq_entropy(op, t, *, keep_trivial=True, n_probes=None, n_steps=None, seed=0
     keep_trivial : bool
         Count the trivial eigenvalue 1.
     n_probes, n_steps : int, optional
-        Block size ``b`` and Lanczos steps ``m`` (defaults: :func:`slq_sizes`).
+        Block size ``b`` and Lanczos steps ``m`` of one batch (defaults:
+        :func:`slq_sizes`).
     seed : int
         Probe seed (fixed: common random numbers across calls).
     residual_tol : float
-        Ritz pairs with a smaller residual are deflated exactly.
+        Ritz pairs with a smaller relative residual are deflated exactly.
     max_basis_bytes : int, optional
         Memory cap of the Krylov basis.
+    target_se : float
+        Further independent batches of ``b`` probes are run (at most
+        ``max_batches`` in all) while the probe standard error exceeds this
+        (nats).
+    max_batches : int
 
     Returns
     -------
@@ -268,34 +312,33 @@ def slq_entropy(op, t, *, keep_trivial=True, n_probes=None, n_steps=None, seed=0
     n = op.n
     b, m = slq_sizes(n, n_probes, n_steps, max_basis_bytes)
     rng = np.random.default_rng(seed)
-    v = np.asarray(op.trivial_vector, dtype=np.float64)[:, None]
-    R = rng.integers(0, 2, size=(n, b)).astype(np.float64)
-    R *= 2.0
-    R -= 1.0
-    R -= v @ (v.T @ R)
-    with Progress(m, f"{label} n={n}") as bar:
-        T, R0, B_last = block_lanczos(op.matmat, R, m, lock=v, progress=bar, rng=rng)
-    est = _quadrature(T, R0, B_last, b, t, keep_trivial, residual_tol)
-    H, se_probe, Z, G, theta, converged = est
-    # quadrature error proxy: the same estimate from one Lanczos step fewer
+    Zs, Gs, prevs, shrunks, deflated = [], [], [], [], []
+    for batch in range(max_batches):
+        Zj, Gj, prev, shrunk, defl, dim = _one_batch(op, t, keep_trivial, b, m, rng,
+                                                      residual_tol, label)
+        Zs.append(Zj)
+        Gs.append(Gj)
+        prevs.append(prev)
+        shrunks.append(shrunk)
+        deflated.append(defl)
+        H, se_probe, Z, G = _combine(np.concatenate(Zs), np.concatenate(Gs))
+        if se_probe <= target_se:
+            break
     bias = 0.0
-    if m >= 3:
-        k = (m - 1) * b
-        prev = _quadrature(T[:k, :k], R0, T[k:, k - b : k], b, t, keep_trivial, residual_tol)
-        bias = abs(H - prev[0])
-    # rounding of float32 products blurs eigenvalues below ``noise_level``:
-    # the change when Ritz values are shrunk by that much bounds its effect
+    if all(p is not None for p in prevs):
+        bias = abs(H - _combine(np.concatenate([p[0] for p in prevs]),
+                                np.concatenate([p[1] for p in prevs]))[0])
     precision_error = 0.0
-    delta = float(getattr(op, "noise_level", 0.0) or 0.0)
-    if delta > 0:
-        shrunk = _quadrature(T, R0, B_last, b, t, keep_trivial, residual_tol, shrink=delta)
-        precision_error = abs(H - shrunk[0])
+    if all(x is not None for x in shrunks):
+        precision_error = abs(H - _combine(np.concatenate([x[0] for x in shrunks]),
+                                           np.concatenate([x[1] for x in shrunks]))[0])
     se = float(np.sqrt(se_probe**2 + bias**2 + precision_error**2))
-    deflated = theta[converged]
-    deflated = deflated[np.argsort(-np.abs(deflated))]
+    defl = deflated[0][np.argsort(-np.abs(deflated[0]))]
+    n_batches = len(Zs)
     return SLQEstimate(
-        entropy=H, standard_error=se, Z=Z, G=G, deflated=deflated, n_probes=b,
-        n_steps=m, krylov_dim=T.shape[0], n_products=m,
-        details={"n_deflated": int(converged.sum()), "probe_standard_error": se_probe,
-                 "quadrature_error_estimate": bias, "precision_error_estimate": precision_error},
+        entropy=H, standard_error=se, Z=Z, G=G, deflated=defl, n_probes=b * n_batches,
+        n_steps=m, krylov_dim=dim, n_products=m * n_batches,
+        details={"n_deflated": int(defl.size), "n_batches": n_batches,
+                 "probe_standard_error": se_probe, "quadrature_error_estimate": bias,
+                 "precision_error_estimate": precision_error},
     )
