@@ -30,7 +30,7 @@ Estimator
    with a quadrature-error proxy (the change of the estimate between the last
    two Lanczos steps) and, for operators multiplied in float32, a
    precision-error proxy (the change when Ritz values are moved towards 0 by
-   the rounding level ``eps32 sqrt(n) / 8``).  The probe seed is fixed,
+   the rounding level ``eps32 sqrt(n) / 8``), with a floor of ``SE_FLOOR``.  The probe seed is fixed,
    so repeated calls on nearby operators use common random numbers.
 """
 
@@ -52,6 +52,10 @@ RESIDUAL_TOL = 1e-4
 #: and the largest number of batches.
 TARGET_SE = 0.001
 MAX_BATCHES = 4
+
+#: Rounding floor (nats) of the reported standard error: float64 arithmetic
+#: alone leaves errors of 1e-16 to 1e-10 that no probe spread shows.
+SE_FLOOR = 1e-8
 
 
 @dataclass
@@ -332,7 +336,7 @@ def slq_entropy(op, t, *, keep_trivial=True, n_probes=None, n_steps=None, seed=0
     if all(x is not None for x in shrunks):
         precision_error = abs(H - _combine(np.concatenate([x[0] for x in shrunks]),
                                            np.concatenate([x[1] for x in shrunks]))[0])
-    se = float(np.sqrt(se_probe**2 + bias**2 + precision_error**2))
+    se = float(np.sqrt(se_probe**2 + bias**2 + precision_error**2 + SE_FLOOR**2))
     defl = deflated[0][np.argsort(-np.abs(deflated[0]))]
     n_batches = len(Zs)
     return SLQEstimate(
