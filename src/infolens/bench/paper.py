@@ -219,6 +219,12 @@ def write_paper(results, out_dir):
                 f"our tree generator (random-walk branches with a drift, step 1, sigma = 10) "
                 f"is PHATE-like but not PHATE's, so the branches' separation relative to "
                 f"sigma differs.")
+    if any(r["csmi"] > 0.3 for r in B if r["corruption"] == 0):
+        sentences.append(
+            "Unlike the paper, our CSMI also falls with corruption: each of our branches "
+            "drifts along its own direction, so on a 2-bins-per-dimension grid a branch "
+            "occupies few cells (ordered by walk time) while size-matched random subsets "
+            "spread over many; PHATE's noisier trees fill the grid and CSMI stays near 0.")
     L += [""] + (sentences or ["Ours agree with the published clean-label values within "
                                "0.3 bits."]) + [""]
     # C
