@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._result import stopwatch
-from .._validation import check_int, resolve_base
+from .._validation import check_bool, check_int, resolve_base
 from ._common import check_mi_inputs, finish
 
 __all__ = ["adaptive_binning_mi", "quantile_bins"]
@@ -81,6 +81,7 @@ def adaptive_binning_mi(Z, Y, *, n_bins=30, n_bins_y=None, y_kind="auto", base=2
         of occupied states.  ``details`` holds ``H(T)`` and the state count.
     """
     caller = "adaptive_binning_mi"
+    check_bool(return_result, "return_result", caller)
     n_bins = check_int(n_bins, "n_bins", caller, low=2)
     n_bins_y = check_int(n_bins_y, "n_bins_y", caller, low=2, allow_none=True) or n_bins
     log_base, unit = resolve_base(base, caller)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._result import stopwatch
-from .._validation import check_int, check_option, check_real, resolve_base
+from .._validation import check_bool, check_int, check_option, check_real, resolve_base
 from ._common import check_mi_inputs, finish, standardize
 from .knn import ksg_mi
 
@@ -103,6 +103,7 @@ def compressed_mi(Z, Y, *, n_components=4, compressor="pca", k=3, y_kind="auto",
         An estimate of ``I(f(Z); g(Y)) <= I(Z; Y)``, in the unit of ``base``.
     """
     caller = "compressed_mi"
+    check_bool(return_result, "return_result", caller)
     n_components = check_int(n_components, "n_components", caller, low=1)
     compressor = check_option(compressor, "compressor", caller, COMPRESSORS)
     k = check_int(k, "k", caller, low=1)

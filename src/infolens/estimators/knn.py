@@ -23,6 +23,7 @@ from scipy.special import digamma, gammaln
 
 from .._result import stopwatch
 from .._validation import (
+    check_bool,
     InvalidParameterError,
     check_embeddings,
     check_int,
@@ -190,6 +191,7 @@ def kl_entropy(Z, *, k=3, metric="euclidean", base=2, return_result=False):
     L. F. Kozachenko and N. N. Leonenko, Probl. Peredachi Inf. 23(2), 9-16 (1987).
     """
     caller = "kl_entropy"
+    check_bool(return_result, "return_result", caller)
     k = check_int(k, "k", caller, low=1)
     metric = check_option(metric, "metric", caller, tuple(_METRICS))
     log_base, unit = resolve_base(base, caller)
@@ -283,6 +285,7 @@ def ksg_mi(Z, Y, *, k=3, algorithm=1, y_kind="auto", preprocess="auto",
     B. C. Ross, PLoS ONE 9(2), e87357 (2014).
     """
     caller = "ksg_mi"
+    check_bool(return_result, "return_result", caller)
     k = check_int(k, "k", caller, low=1)
     algorithm = check_int(algorithm, "algorithm", caller, low=1, high=2)
     preprocess = check_option(preprocess, "preprocess", caller, PREPROCESSING)

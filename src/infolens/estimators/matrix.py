@@ -18,18 +18,21 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import scipy.linalg
 
 from .._result import stopwatch
 from .._validation import (
+    check_bool,
     InvalidParameterError,
     check_embeddings,
     check_option,
     check_real,
     resolve_base,
 )
-from ..kernels import resolve_bandwidth, squared_distances
+from ..kernels import BANDWIDTH_RULES, resolve_bandwidth, squared_distances
 from ..spectral import check_dense_memory
 from ._common import check_mi_inputs, finish
 
@@ -101,6 +104,20 @@ def renyi_of_weights(p, alpha):
     return float(np.log((p**alpha).sum()) / (1.0 - alpha))
 
 
+def check_sigma(sigma, name, caller):
+    """Refuse a bandwidth that is neither a positive finite number nor a rule name, up front
+    (it may only be used later, or not at all, e.g. ``sigma_y`` with labels)."""
+    if isinstance(sigma, str) and sigma in BANDWIDTH_RULES:
+        return sigma
+    ok = (isinstance(sigma, numbers.Real) and not isinstance(sigma, bool)
+          and np.isfinite(sigma) and sigma > 0)
+    if not ok:
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {caller} must be a float in the range (0, inf) or one "
+            f"of {', '.join(map(repr, BANDWIDTH_RULES))}. Got {sigma!r} instead.")
+    return sigma
+
+
 def _check_alpha(alpha, caller, name="alpha"):
     if isinstance(alpha, float) and np.isinf(alpha) and alpha > 0:
         return alpha
@@ -135,6 +152,8 @@ def renyi_entropy(Z, *, alpha=1.01, kernel="gaussian", sigma="median", base=2,
 
 
 def _renyi_entropy(Z, alpha, kernel, sigma, base, return_result, caller):
+    check_bool(return_result, "return_result", caller)
+    check_sigma(sigma, "sigma", caller)
     alpha = _check_alpha(alpha, caller)
     kernel = check_option(kernel, "kernel", caller, KERNELS)
     log_base, unit = resolve_base(base, caller)
@@ -191,6 +210,9 @@ def renyi_mi(Z, Y, *, alpha=1.01, kernel="gaussian", sigma="median", sigma_y="me
         Non-negative for ``alpha`` in (0, 1] and kernels with unit diagonal.
     """
     caller = "renyi_mi"
+    check_bool(return_result, "return_result", caller)
+    check_sigma(sigma, "sigma", caller)
+    check_sigma(sigma_y, "sigma_y", caller)
     alpha = _check_alpha(alpha, caller)
     kernel = check_option(kernel, "kernel", caller, KERNELS)
     log_base, unit = resolve_base(base, caller)
@@ -246,6 +268,8 @@ def vendi_score(Z, *, q=1.0, kernel="cosine", sigma="median", dual="auto",
     for Machine Learning", TMLR (2023).
     """
     caller = "vendi_score"
+    check_bool(return_result, "return_result", caller)
+    check_sigma(sigma, "sigma", caller)
     q = _check_alpha(q, caller, "q")
     kernel = check_option(kernel, "kernel", caller, KERNELS)
     if not (dual == "auto" or isinstance(dual, (bool, np.bool_))):
@@ -294,6 +318,7 @@ def nuclear_norm(Z, *, normalize=True, return_result=False):
         between those bounds (normalised rows only).
     """
     caller = "nuclear_norm"
+    check_bool(return_result, "return_result", caller)
     if not isinstance(normalize, (bool, np.bool_)):
         raise InvalidParameterError(
             f"The 'normalize' parameter of {caller} must be True or False. Got "
@@ -347,6 +372,9 @@ def cs_mi(Z, Y, *, sigma="median", sigma_y="median", y_kind="auto", base=2,
     Divergence Information Bottleneck for Regression", ICLR (2024).
     """
     caller = "cs_mi"
+    check_bool(return_result, "return_result", caller)
+    check_sigma(sigma, "sigma", caller)
+    check_sigma(sigma_y, "sigma_y", caller)
     log_base, unit = resolve_base(base, caller)
     X, Yv, kind = check_mi_inputs(Z, Y, caller, y_kind)
     with stopwatch() as clock:

@@ -22,6 +22,7 @@ import numpy as np
 from .._result import stopwatch
 from .._validation import (
     InvalidParameterError,
+    check_bool,
     check_int,
     check_option,
     check_real,
@@ -138,6 +139,7 @@ def _fit(objective, caller, Z, Y, *, y_kind, critic, hidden, embed_dim, epochs, 
          lr, patience, val_fraction, ema, preprocess, random_state, base, return_result):
     from .knn import PREPROCESSING, _preprocess
 
+    check_bool(return_result, "return_result", caller)
     preprocess = check_option(preprocess, "preprocess", caller, PREPROCESSING)
     critic_kind = check_option(critic, "critic", caller, CRITICS)
     hidden = _check_hidden(hidden, caller)

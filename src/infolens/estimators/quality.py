@@ -41,6 +41,7 @@ def rankme(Z, *, center=False, return_result=False):
         with ``r`` equal non-zero singular values gives exactly ``r``.
     """
     caller = "rankme"
+    check_bool(return_result, "return_result", caller)
     center = check_bool(center, "center", caller)
     X = check_embeddings(Z, caller=caller)
     with stopwatch() as clock:
@@ -83,6 +84,7 @@ def alpha_req(Z, *, n_eigenvalues=None, skip_first=0, return_result=False):
         ``details["intercept"]`` and ``details["r2"]`` report the fit.
     """
     caller = "alpha_req"
+    check_bool(return_result, "return_result", caller)
     n_eigenvalues = check_int(n_eigenvalues, "n_eigenvalues", caller, low=2, allow_none=True)
     skip_first = check_int(skip_first, "skip_first", caller, low=0)
     X = check_embeddings(Z, caller=caller, min_samples=3)

@@ -30,10 +30,10 @@ __all__ = ["bootstrap_ci", "permutation_test"]
 _NEIGHBOUR_METHODS = ("ksg", "compressed")
 
 
-def _estimator(method, kwargs):
+def _estimator(method, kwargs, caller):
     from ..api import _lookup, resolve_function
 
-    info = _lookup(method, "mi", "the uncertainty functions")
+    info = _lookup(method, "mi", caller)
     func = resolve_function(info)
     kwargs = dict(kwargs)
     kwargs.pop("return_result", None)
@@ -78,7 +78,7 @@ def bootstrap_ci(Z, Y, *, method="ksg", n_resamples=100, confidence=0.95, scheme
     random_state = check_int(random_state, "random_state", caller, low=0, allow_none=True)
     X = check_embeddings(Z, caller=caller, min_samples=4)
     Yv = check_reference(Y, X.shape[0], caller=caller)
-    info, estimate = _estimator(method, kwargs)
+    info, estimate = _estimator(method, kwargs, caller)
     if scheme == "bootstrap" and info.name in _NEIGHBOUR_METHODS:
         raise InvalidParameterError(
             f"scheme='bootstrap' cannot be used with method={info.name!r}: resampling with "
@@ -134,7 +134,7 @@ def permutation_test(Z, Y, *, method="ksg", n_permutations=100, random_state=0, 
     random_state = check_int(random_state, "random_state", caller, low=0, allow_none=True)
     X = check_embeddings(Z, caller=caller, min_samples=4)
     Yv = check_reference(Y, X.shape[0], caller=caller)
-    info, estimate = _estimator(method, kwargs)
+    info, estimate = _estimator(method, kwargs, caller)
     rng = np.random.default_rng(random_state)
     with stopwatch() as clock:
         value = estimate(X, Yv)
