@@ -108,16 +108,6 @@ OPTIONS = {
 _NOT_VALIDATED = "return_result accepts any value"
 #: (measure, parameter or check[, repr of the bad value]) -> reason.
 KNOWN_GAPS = {
-    **{(name, "return_result"): _NOT_VALIDATED for name in (
-        "adaptive_binning_mi", "alpha_req", "compressed_mi", "cs_mi", "infonce_mi",
-        "kl_entropy", "ksg_mi", "mine_mi", "nuclear_norm", "nwj_mi", "rankme",
-        "renyi_entropy", "renyi_mi", "vendi_score", "von_neumann_entropy")},
-    ("cs_mi", "sigma_y"): "sigma_y is not validated",
-    ("renyi_mi", "sigma_y"): "sigma_y is not validated",
-    ("vendi_score", "sigma"): "sigma is not validated",
-    ("bootstrap_ci", "method"): "message names 'the uncertainty functions', not bootstrap_ci",
-    ("permutation_test", "method"): "message names 'the uncertainty functions', not "
-                                    "permutation_test",
     ("dse", "method_options", "'x'"): "the message gives the type, not the value",
     ("dsmi", "method_options", "'x'"): "the message gives the type, not the value",
 }
