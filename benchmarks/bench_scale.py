@@ -201,7 +201,7 @@ def run_dsmi(args):
     y[flip] = rng.integers(0, k, flip.sum())
     t0 = time.perf_counter()
     ours = infolens.dsmi(X, y, preset="dse-dsmi", method="slq", return_result=True,
-                         method_options={"n_probes": 16, "n_steps": 10})
+                         method_options={"n_probes": 8, "n_steps": 8, "max_batches": 1})
     t_ours = time.perf_counter() - t0
     t0 = time.perf_counter()
     ours_exact = infolens.dsmi(X, y, preset="dse-dsmi")

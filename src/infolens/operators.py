@@ -184,7 +184,8 @@ class _Operator:
 
 
 class DenseKernelOperator(_Operator):
-    """Normalised Gaussian kernel stored once in an N x N buffer.
+    """Gaussian kernel ``K`` stored once in an N x N buffer (attribute ``kernel``);
+    products apply ``M = diag(w) K diag(w)``.
 
     Parameters
     ----------
@@ -205,15 +206,20 @@ class DenseKernelOperator(_Operator):
         # entries are rounded to ``dtype``, an unbiased relative error of eps.
         rows = _KernelRows(X, sigma, np.float64)
         n = rows.n
-        K = np.empty((n, n), dtype=dtype)
-        q = np.empty(n)
-        for start, stop, tile in rows.tiles():
-            K[start:stop] = tile
-            q[start:stop] = tile.sum(axis=1)
-            if interrupt is not None:
-                interrupt()
-        del rows, tile
         step = _tile_rows(n, np.float64)
+        if step >= n and np.dtype(dtype) == np.float64:
+            K = rows.block(0, n)  # one tile: keep it, no copy
+            q = K.sum(axis=1)
+        else:
+            K = np.empty((n, n), dtype=dtype)
+            q = np.empty(n)
+            for start, stop, tile in rows.tiles():
+                K[start:stop] = tile
+                q[start:stop] = tile.sum(axis=1)
+                if interrupt is not None:
+                    interrupt()
+            del tile
+        del rows
 
         def sums(u):
             if np.all(u == 1.0):
@@ -224,18 +230,17 @@ class DenseKernelOperator(_Operator):
             return out
 
         w, v, degree = _normalisation(sums, n, alpha)
-        wd = w.astype(K.dtype)
-        for start in range(0, n, step):
-            K[start : start + step] *= wd[start : start + step, None]
-            K[start : start + step] *= wd[None, :]
-        self.matrix = K
+        # M = diag(w) K diag(w) is applied as w * (K @ (w * V)): no pass over K
+        self.kernel = K
         super().__init__(n, w, v, sigma, alpha)
         self.details = {"storage": "dense", "dtype": np.dtype(dtype).name}
         self.noise_level = _noise_level(n, dtype)
 
     def matmat(self, V, interrupt=None):
         self.n_products += 1
-        return (self.matrix @ np.asarray(V, dtype=self.matrix.dtype)).astype(np.float64)
+        W = self.w[:, None] * np.asarray(V, dtype=np.float64)
+        out = self.kernel @ W.astype(self.kernel.dtype, copy=False)
+        return self.w[:, None] * out
 
 
 class TiledKernelOperator(_Operator):
