@@ -72,6 +72,7 @@ BAD_VALUES = {
     "embed_dim": [0, "x"],
     "batch_size": [0, "x"],
     "patience": [-1, "x"],
+    "weight_decay": [-1, "x"],
     "val_fraction": [1.5, -0.1, "x"],
     "ema": [2, -1, "x"],
     "metric": ["x"],
