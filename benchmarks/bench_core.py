@@ -65,6 +65,10 @@ def make_data(kind, n, seed=0):
     raise ValueError(f"unknown data kind {kind!r}; expected 'uniform' or 'clustered'")
 
 
+#: ``precision`` passed to infolens (``--precision``): "auto" is what users get.
+PRECISION = "auto"
+
+
 def calls(measure):
     """(reference, infolens) callables ``f(Z, labels) -> float`` for one measure."""
     import dse_dsmi
@@ -74,12 +78,12 @@ def calls(measure):
     if measure == "dse":
         return (
             lambda Z, y: dse_dsmi.diffusion_spectral_entropy(Z, gaussian_kernel_sigma=SIGMA, t=1),
-            lambda Z, y: infolens.dse(Z, preset="dse-dsmi"),
+            lambda Z, y: infolens.dse(Z, preset="dse-dsmi", precision=PRECISION),
         )
     return (
         lambda Z, y: dse_dsmi.diffusion_spectral_mutual_information(
             Z, y, gaussian_kernel_sigma=SIGMA, t=1),
-        lambda Z, y: infolens.dsmi(Z, y, preset="dse-dsmi"),
+        lambda Z, y: infolens.dsmi(Z, y, preset="dse-dsmi", precision=PRECISION),
     )
 
 
@@ -106,7 +110,8 @@ def traced_peak(f, Z, y):
 def rss_peak(measure, kind, n, which):
     """Growth of ru_maxrss (bytes) of a fresh process over one call."""
     out = subprocess.run(
-        [sys.executable, __file__, "--child", measure, kind, str(n), which],
+        [sys.executable, __file__, "--child", measure, kind, str(n), which,
+         "--precision", PRECISION],
         check=True, capture_output=True, text=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])["rss_bytes"]
@@ -162,7 +167,7 @@ def bench(measure, kind, n, repeats, rss):
     if measure == "dse":
         import infolens
 
-        res = infolens.dse(Z, preset="dse-dsmi", return_result=True)
+        res = infolens.dse(Z, preset="dse-dsmi", precision=PRECISION, return_result=True)
         row["precision"] = res.details["precision_used"]
     if rss:
         row["rss_ref"] = rss_peak(measure, kind, n, "ref")
@@ -210,9 +215,13 @@ def main(argv=None):
                    help="also measure peak RSS growth, one fresh process per call")
     p.add_argument("--quick", action="store_true",
                    help="N = 500, 1000, 2 repeats, uniform only, no DSMI")
+    p.add_argument("--precision", default="auto", choices=["auto", "float32", "float64"],
+                   help="infolens' eigen-solver precision (default auto, what users get)")
     p.add_argument("--json", help="also write the rows to this JSON file")
     p.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
+    global PRECISION
+    PRECISION = a.precision
     if a.child:
         measure, kind, n, which = a.child
         child(measure, kind, int(n), which)
@@ -226,7 +235,7 @@ def main(argv=None):
     import infolens
 
     print(f"# numpy {np.__version__}, infolens {infolens.__version__}, repeats {a.repeats}, "
-          f"D {D}, sigma {SIGMA}; BLAS: "
+          f"D {D}, sigma {SIGMA}, infolens precision={PRECISION!r}; BLAS: "
           + "; ".join(f"{i['internal_api']} {i['version']} ({i['num_threads']} threads)"
                       for i in threadpool_info()), flush=True)
     rows = []
