@@ -328,9 +328,9 @@ FLOAT32_CASES = [
 
 
 @pytest.mark.parametrize("seed,n,d,sigma,t", FLOAT32_CASES)
-def test_auto_precision_float32_is_within_1e6_bits(seed, n, d, sigma, t):
+def test_mixed_precision_float32_is_within_1e6_bits(seed, n, d, sigma, t):
     Z = 8.0 * np.random.default_rng(seed).normal(size=(n, d))
-    auto = infolens.dse(Z, sigma=sigma, t=t, return_result=True)
+    auto = infolens.dse(Z, sigma=sigma, t=t, precision="mixed", return_result=True)
     exact = infolens.dse(Z, sigma=sigma, t=t, precision="float64", return_result=True)
     assert auto.details["precision_used"] == "float32"  # the fast path was taken
     assert exact.details["precision_used"] == "float64"
@@ -340,9 +340,19 @@ def test_auto_precision_float32_is_within_1e6_bits(seed, n, d, sigma, t):
     assert error <= auto.details["float32_error_estimate_bits"]
 
 
+def test_auto_precision_is_float64_by_default_and_mixed_under_the_parity_preset():
+    Z = 8.0 * np.random.default_rng(0).normal(size=(1024, 8))
+    default = infolens.dse(Z, sigma=3.0, t=2, return_result=True)
+    assert default.params["precision"] == "float64"
+    assert default.details["precision_used"] == "float64"
+    parity = infolens.dse(Z, sigma=3.0, t=2, preset="dse-dsmi", return_result=True)
+    assert parity.params["precision"] == "mixed"
+    assert parity.details["precision_used"] == "float32"
+
+
 def test_small_inputs_stay_in_float64():
     Z = np.random.default_rng(3).normal(size=(300, 4))
-    res = infolens.dse(Z, sigma=0.5, return_result=True)
+    res = infolens.dse(Z, sigma=0.5, precision="mixed", return_result=True)
     assert res.details["precision_used"] == "float64"
 
 

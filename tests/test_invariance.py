@@ -197,7 +197,7 @@ def test_extreme_scales_neither_underflow_nor_overflow(c):
 
 def test_large_n_invariance_and_the_float32_tolerance():
     """N >= 1024: with the float64 solver the invariance holds to 1e-9 relative.
-    A single-precision solve (what precision="auto" may choose there) rounds the
+    A single-precision solve (what precision="mixed" may choose there) rounds the
     operator to float32, so shifting the data can move a value by up to the
     solver's accepted error, 1e-6 bits, not further."""
     Z = np.random.default_rng(10).normal(size=(1024, 8))
@@ -207,7 +207,9 @@ def test_large_n_invariance_and_the_float32_tolerance():
         np.testing.assert_allclose(infolens.dse(c * Z + b, precision="float64"), ref64,
                                    rtol=RTOL, atol=0)
         assert abs(infolens.dse(c * Z + b, precision="float32") - ref32) <= 1e-6
-        assert abs(infolens.dse(c * Z + b) - ref64) <= 1e-6  # "auto", whichever it picks
+        assert abs(infolens.dse(c * Z + b, precision="mixed") - ref64) <= 1e-6
+        # the default ("auto" = float64 under the default preset) keeps 1e-9
+        np.testing.assert_allclose(infolens.dse(c * Z + b), ref64, rtol=RTOL, atol=0)
 
 
 @pytest.mark.parametrize("func", [infolens.dse, infolens.dsmi], ids=lambda f: f.__name__)

@@ -371,7 +371,7 @@ def torch_exact_spectrum_or_none(X, sigma, alpha, device, caller):
         return None
 
 
-def cached_spectrum(X, sigma, alpha, precision, t, options, solve):
+def cached_spectrum(X, sigma, alpha, precision, t, options, solve, keep_trivial=None):
     """``solve()`` (a Spectrum), read from or written to the on-disk cache if one is set."""
     from .spectral import Spectrum
 
@@ -380,9 +380,11 @@ def cached_spectrum(X, sigma, alpha, precision, t, options, solve):
     from .cache import SpectrumCache, content_key
 
     cache = SpectrumCache(options["cache_dir"])
-    # t enters only through precision="auto"'s error estimate, so it is part of the key
+    # t and keep_trivial enter only through the checked-float32 error estimate
+    checked = precision in ("auto", "mixed")
     key = content_key(X, {"kind": "exact", "sigma": sigma, "alpha": alpha,
-                          "precision": precision, "t": t if precision == "auto" else None})
+                          "precision": precision, "t": t if checked else None,
+                          "keep_trivial": keep_trivial if checked else None})
     hit = cache.get(key)
     if hit is not None:
         idx = int(hit["trivial_index"])

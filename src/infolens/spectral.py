@@ -28,7 +28,7 @@ __all__ = [
     "symmetric_eigenvalues",
 ]
 
-PRECISIONS = ("auto", "float64", "float32")
+PRECISIONS = ("auto", "float64", "float32", "mixed")
 
 #: Below this size a double-precision solve is cheap enough that ``"auto"``
 #: never trades accuracy for speed.
@@ -121,8 +121,8 @@ def symmetric_eigenvalues(M, trivial_vector=None, precision="auto", *, t=1, over
     trivial_vector : ndarray of shape (n,), optional
         Unit eigenvector with eigenvalue exactly 1.  When given it is deflated
         before the solve and 1 is put back exactly.
-    precision : {"auto", "float64", "float32"}
-        ``"auto"`` solves in float32 when ``n >= FLOAT32_MIN_N`` and the
+    precision : {"auto", "mixed", "float64", "float32"}
+        ``"mixed"`` (or ``"auto"``) solves in float32 when ``n >= FLOAT32_MIN_N`` and the
         estimated error of the DSE at diffusion time ``t`` is at most
         ``FLOAT32_TOLERANCE_BITS``, and in float64 otherwise.
     t : int
@@ -139,13 +139,14 @@ def symmetric_eigenvalues(M, trivial_vector=None, precision="auto", *, t=1, over
     """
     n = M.shape[0]
     deflated = trivial_vector is not None
-    use32 = precision == "float32" or (precision == "auto" and n >= FLOAT32_MIN_N)
+    checked = precision in ("auto", "mixed")
+    use32 = precision == "float32" or (checked and n >= FLOAT32_MIN_N)
     estimate = None
     values = None
     if use32:
         # Deflate in float64 and round once: the float32 matrix is the only copy.
         values = _eigvalsh(_deflate(M, trivial_vector, np.float32, overwrite=False))
-        if precision == "auto":
+        if checked:
             trace = float(np.trace(M))
             if deflated:
                 trace -= float(trivial_vector @ trivial_vector)
