@@ -105,7 +105,7 @@ def test_cache_hit_and_miss(tmp_path):
     assert len(files) == 1
     b = infolens.dse(X, method_options=opts)
     assert a == b
-    infolens.dse(X, t=2, precision="float64", method_options=opts)  # new parameters: miss
+    infolens.dse(X, sigma=1.5, method_options=opts)                  # new parameters: miss
     infolens.dse(X[:-1], method_options=opts)                      # new data: miss
     assert len(list(tmp_path.glob("*.npz"))) == 3
     s1 = infolens.dse(X, method="slq", method_options=opts, return_result=True)

@@ -109,8 +109,6 @@ OPTIONS = {
 _NOT_VALIDATED = "return_result accepts any value"
 #: (measure, parameter or check[, repr of the bad value]) -> reason.
 KNOWN_GAPS = {
-    ("dse", "method_options", "'x'"): "the message gives the type, not the value",
-    ("dsmi", "method_options", "'x'"): "the message gives the type, not the value",
 }
 
 

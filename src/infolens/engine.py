@@ -80,7 +80,8 @@ def check_method_options(options, caller):
     if not isinstance(options, dict):
         raise InvalidParameterError(
             f"The 'method_options' parameter of {caller} must be a dict or None; got "
-            f"{type(options).__name__}. Pass e.g. method_options={{'n_probes': 64}}."
+            f"{options!r} ({type(options).__name__}). Pass e.g. "
+            f"method_options={{'n_probes': 64}}."
         )
     unknown = sorted(set(options) - set(METHOD_OPTIONS))
     if unknown:
