@@ -226,13 +226,15 @@ def run_sparse(args):
     # 20 clusters, each a 2-D curved sheet embedded in D dimensions, plus noise
     k = 20
     lab = rng.integers(0, k, n)
-    u = rng.uniform(-1, 1, size=(n, 2)).astype(np.float32)
     basis = rng.normal(size=(k, 3, d)).astype(np.float32)
     centres = rng.normal(scale=3.0, size=(k, d)).astype(np.float32)
-    feats = np.stack([u[:, 0], u[:, 1], u[:, 0] ** 2 - u[:, 1] ** 2], axis=1)
-    X = centres[lab] + np.einsum("ni,nid->nd", feats, basis[lab])
-    X += 0.01 * rng.normal(size=(n, d)).astype(np.float32)
-    del u, feats
+    X = np.empty((n, d), dtype=np.float32)
+    for c in range(k):  # cluster by cluster: no (n, 3, d) temporary
+        idx = np.flatnonzero(lab == c)
+        u = rng.uniform(-1, 1, size=(idx.size, 2)).astype(np.float32)
+        feats = np.stack([u[:, 0], u[:, 1], u[:, 0] ** 2 - u[:, 1] ** 2], axis=1)
+        X[idx] = centres[c] + feats @ basis[c]
+        X[idx] += 0.01 * rng.standard_normal(size=(idx.size, d), dtype=np.float32)
     t0 = time.perf_counter()
     r = infolens.dse(X, method="sparse", return_result=True,
                      method_options={"n_neighbors": args.k, "n_probes": 16, "n_steps": 20})

@@ -230,3 +230,29 @@ def test_torch_solver_failure_falls_back_to_slq(monkeypatch, caplog):
     assert r.params["method"] == "slq"
     assert any("falling back" in rec.getMessage() for rec in caplog.records)
     assert abs(r.value - infolens.dse(X)) < 4 * r.details["standard_error"] + 0.02
+
+
+def test_ctrl_c_stops_a_long_computation_cleanly(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = (
+        "import numpy as np, infolens\n"
+        "X = np.random.default_rng(0).normal(size=(3000, 8))\n"
+        "print('start', flush=True)\n"
+        "for s in range(1000):\n"
+        f"    infolens.dse(X, sigma=1.0 + s, method='slq', method_options={{'cache_dir': {str(tmp_path)!r}}})\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "start"
+    time.sleep(3.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert "KeyboardInterrupt" in err
+    assert not list(tmp_path.glob(".tmp-*"))  # no half-written cache entry left
+    for f in tmp_path.glob("*.npz"):  # every entry written is complete
+        assert SpectrumCache(tmp_path).get(f.stem) is not None
