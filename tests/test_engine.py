@@ -256,3 +256,29 @@ def test_ctrl_c_stops_a_long_computation_cleanly(tmp_path):
     assert not list(tmp_path.glob(".tmp-*"))  # no half-written cache entry left
     for f in tmp_path.glob("*.npz"):  # every entry written is complete
         assert SpectrumCache(tmp_path).get(f.stem) is not None
+
+
+def test_ase_and_asmi_with_slq_match_exact():
+    X = blobs(1200, 4)
+    for anisotropic in (False, True):
+        exact = infolens.ase(X, anisotropic=anisotropic)
+        r = infolens.ase(X, anisotropic=anisotropic, method="slq", return_result=True)
+        assert r.params["method"] == "slq" and r.eigenvalues is None
+        assert abs(r.value - exact) <= 4 * r.details["standard_error"] + 1e-4
+    y = np.random.default_rng(2).integers(0, 3, 1200)
+    assert abs(infolens.asmi(X, y, n_repeats=2, method="slq")
+               - infolens.asmi(X, y, n_repeats=2)) < 0.02
+    with pytest.raises(InvalidParameterError, match="adjacency='knn'"):
+        infolens.ase(X, adjacency="knn", method="slq")
+
+
+def test_adjacency_operator_is_the_scaled_affinity():
+    from infolens.kernels import gaussian_affinity, squared_distances
+    from infolens.operators import AdjacencyOperator, gaussian_operator
+
+    X = blobs(200, 3)
+    K = gaussian_affinity(squared_distances(X), 1.5)
+    for storage in ("dense", "tiled"):
+        op = AdjacencyOperator(gaussian_operator(X, 1.5, storage=storage, precision="float64"))
+        np.testing.assert_allclose(op.matmat(np.eye(200)), K / K.sum(1).max(), atol=1e-13)
+        assert np.abs(np.linalg.eigvalsh(K / K.sum(1).max())).max() <= 1 + 1e-12

@@ -529,6 +529,29 @@ def _adjacency_args(caller, adjacency, n_neighbors, anisotropic):
     return adjacency, n_neighbors, anisotropic
 
 
+def _ase_value(X, s, sigma, adjacency, n_neighbors, anisotropic):
+    """ASE with the planned method; returns (value, eigenvalues or None for SLQ)."""
+    options = getattr(s, "options", None) or _engine.check_method_options(None, s.caller)
+    if s.method == "sparse" or (adjacency != "gaussian" and s.method == "slq"):
+        raise InvalidParameterError(
+            f"{s.caller}: method={s.method!r} is not available for adjacency={adjacency!r}; "
+            f"the matrix-free method is 'slq' with adjacency='gaussian' (the kNN adjacency "
+            f"is solved exactly). Use method='auto' or 'exact'."
+        )
+    if adjacency == "gaussian" and not getattr(s, "reference_float32", False):
+        plan = _engine.plan_method(X.shape[0], X.shape[1], s.method, s.caller,
+                                   parity=s.parity, options=options, precision=s.precision)
+        s.method_used = plan.method
+        if plan.method == "slq":
+            value, s.engine_details = _engine.slq_ase(
+                X, sigma, plan=plan, anisotropic=anisotropic, log_base=s.log_base,
+                precision=s.precision, options=options, caller=s.caller,
+                seed=s.random_state or 0)
+            return value, None
+    values = _adjacency_spectrum(X, s, sigma, adjacency, n_neighbors, anisotropic)
+    return entropy_of_weights(np.abs(values), s.log_base, reference_eps=s.parity), values
+
+
 def ase(
     Z,
     *,
@@ -542,6 +565,8 @@ def ase(
     preset="infolens",
     random_state=0,
     return_result=False,
+    method="auto",
+    method_options=None,
 ):
     """Adjacency spectral entropy: entropy of the normalised eigenvalue magnitudes of
     the graph adjacency matrix (the reference package's companion to DSE).
@@ -560,6 +585,12 @@ def ase(
         Apply the symmetric degree normalisation ``D^{-1/2} G D^{-1/2}``.
     sigma, base, max_n, precision, preset, random_state, return_result
         As in :func:`dse`.
+    method : {"auto", "exact", "slq"}, default="auto"
+        As in :func:`dse` for the Gaussian adjacency (``"slq"`` estimates the
+        entropy of the affinity matrix's spectrum from products); the kNN
+        adjacency is always solved exactly.
+    method_options : dict, optional
+        As in :func:`dse`.
 
     Returns
     -------
@@ -567,21 +598,23 @@ def ase(
         ASE in the unit of ``base``.
     """
     s = _Settings("ase", preset=preset, sigma=sigma, t=1, alpha=0.0, base=base,
-                  keep_trivial=True, max_n=max_n, method="exact",
+                  keep_trivial=True, max_n=max_n, method=method,
                   precision=precision, random_state=random_state)
+    s.options = _engine.check_method_options(method_options, "ase")
     adjacency, n_neighbors, anisotropic = _adjacency_args("ase", adjacency, n_neighbors,
                                                           anisotropic)
     return_result = check_bool(return_result, "return_result", "ase")
     X = check_embeddings(Z, caller="ase")
     with stopwatch() as clock:
         X, sigma = s.bandwidth(s.cap(X))
-        values = _adjacency_spectrum(X, s, sigma, adjacency, n_neighbors, anisotropic)
-        value = entropy_of_weights(np.abs(values), s.log_base, reference_eps=s.parity)
+        value, values = _ase_value(X, s, sigma, adjacency, n_neighbors, anisotropic)
     if not return_result:
         return value
     params = s.params(adjacency=adjacency, n_neighbors=n_neighbors, anisotropic=anisotropic)
-    return Result("ase", value, s.unit, params, np.sort(values), clock[0],
-                  {"n_used": X.shape[0]})
+    details = {"n_used": X.shape[0]}
+    details.update(getattr(s, "engine_details", {}))
+    return Result("ase", value, s.unit, params, None if values is None else np.sort(values),
+                  clock[0], details)
 
 
 def asmi(
@@ -601,6 +634,8 @@ def asmi(
     preset="infolens",
     random_state=0,
     return_result=False,
+    method="auto",
+    method_options=None,
 ):
     """Adjacency spectral mutual information: :func:`dsmi` with :func:`ase` as the entropy.
 
@@ -612,8 +647,9 @@ def asmi(
         ASMI in the unit of ``base``.
     """
     s = _Settings("asmi", preset=preset, sigma=sigma, t=1, alpha=0.0, base=base,
-                  keep_trivial=True, max_n=max_n, method="exact",
+                  keep_trivial=True, max_n=max_n, method=method,
                   precision=precision, random_state=random_state)
+    s.options = _engine.check_method_options(method_options, "asmi")
     adjacency, n_neighbors, anisotropic = _adjacency_args("asmi", adjacency, n_neighbors,
                                                           anisotropic)
     return_result = check_bool(return_result, "return_result", "asmi")
@@ -629,9 +665,7 @@ def asmi(
         X, sigma = s.bandwidth(X)
 
         def entropy_of(A):
-            values = _adjacency_spectrum(A, s, sigma, adjacency, n_neighbors,
-                                         anisotropic)
-            return entropy_of_weights(np.abs(values), s.log_base, reference_eps=s.parity)
+            return _ase_value(A, s, sigma, adjacency, n_neighbors, anisotropic)[0]
 
         terms = partition_mi(X, partition, entropy_of, n_repeats=n_repeats,
                              random_state=s.random_state, parity=s.parity,

@@ -399,3 +399,44 @@ def cached_spectrum(X, sigma, alpha, precision, t, options, solve, keep_trivial=
               error_estimate_bits=np.nan if spectrum.error_estimate_bits is None
               else spectrum.error_estimate_bits)
     return spectrum
+
+
+def slq_ase(X, sigma, *, plan, anisotropic, log_base, precision, options, caller, seed=0):
+    """ASE of the Gaussian adjacency (in the unit of ``log_base``) by SLQ.
+
+    ``anisotropic=True`` is the diffusion operator at ``t = 1`` with the
+    trivial eigenvalue kept (:func:`slq_dse`); otherwise the affinity matrix
+    itself, scaled into ``[0, 1]`` (:class:`infolens.operators.AdjacencyOperator`).
+    Only the Gaussian adjacency has a matrix-free form here; the binarised kNN
+    adjacency stays exact.
+
+    Returns
+    -------
+    value : float
+    details : dict
+    """
+    from .operators import AdjacencyOperator
+
+    if anisotropic:
+        return slq_dse(X, sigma, plan=plan, t=1, alpha=0.0, keep_trivial=True,
+                       log_base=log_base, precision=precision, options=options,
+                       caller=caller, seed=seed)
+    dense = plan.storage in ("dense", "dense32")
+    base = gaussian_operator(X, sigma, 0.0, storage="dense" if dense else "tiled",
+                             precision="float32" if plan.storage == "dense32" else precision)
+    op = AdjacencyOperator(base)
+    est = slq_entropy(op, 1, keep_trivial=False, n_probes=options["n_probes"],
+                      n_steps=options["n_steps"], seed=seed, label=f"{caller} slq",
+                      max_batches=int(options["max_batches"]))
+    details = {
+        "method": "slq",
+        "storage": plan.storage,
+        "standard_error": est.standard_error / log_base,
+        "n_probes": est.n_probes,
+        "n_steps": est.n_steps,
+        "n_deflated": est.details["n_deflated"],
+        "n_batches": est.details["n_batches"],
+        "memory_estimate_bytes": plan.need_bytes,
+        "operator": dict(op.details),
+    }
+    return est.entropy / log_base, details

@@ -232,6 +232,7 @@ class DenseKernelOperator(_Operator):
         w, v, degree = _normalisation(sums, n, alpha)
         # M = diag(w) K diag(w) is applied as w * (K @ (w * V)): no pass over K
         self.kernel = K
+        self.row_sums = q
         super().__init__(n, w, v, sigma, alpha)
         self.details = {"storage": "dense", "dtype": np.dtype(dtype).name}
         self.noise_level = _noise_level(n, dtype)
@@ -253,6 +254,7 @@ class TiledKernelOperator(_Operator):
         n = self._rows.n
         sums = lambda u: self._rows.matmat(u[:, None], interrupt)[:, 0]  # noqa: E731
         w, v, degree = _normalisation(sums, n, alpha)
+        self.row_sums = degree if alpha == 0 else sums(np.ones(n))
         super().__init__(n, w, v, sigma, alpha)
         self.details = {"storage": "tiled", "dtype": np.dtype(dtype).name}
         self.noise_level = _noise_level(n, dtype)
@@ -491,3 +493,32 @@ def sparse_operator_bytes(n, d, n_neighbors=30, block=16):
     """Peak bytes of the sparse operator: kNN lists, two CSR copies, data, blocks."""
     nnz = 2 * n * n_neighbors + n
     return 16 * n * n_neighbors * 3 + 3 * 12 * nnz + 8 * n * d + 6 * 8 * n * block
+
+
+class AdjacencyOperator:
+    """The Gaussian affinity ``K`` itself (no normalisation), divided by its largest
+    row sum ``c`` so that its spectrum lies in ``[0, 1]`` (Gershgorin).
+
+    Spectral entropies of normalised ``|lambda|`` do not change under that
+    scaling.  Wraps a :class:`DenseKernelOperator` or
+    :class:`TiledKernelOperator` built with ``alpha=0``; there is no known
+    eigenvector (``trivial_vector`` is None).
+    """
+
+    def __init__(self, base):
+        self.base = base
+        self.n = base.n
+        self.trivial_vector = None
+        self.scale = float(np.max(base.row_sums))
+        self.noise_level = getattr(base, "noise_level", 0.0)
+        self.details = dict(base.details, operator="adjacency")
+
+    def matmat(self, V, interrupt=None):
+        V = np.asarray(V, dtype=np.float64)
+        if isinstance(self.base, DenseKernelOperator):
+            K = self.base.kernel
+            out = (K @ V.astype(K.dtype, copy=False)).astype(np.float64)
+        else:
+            out = self.base._rows.matmat(V, interrupt)
+        return out / self.scale
+

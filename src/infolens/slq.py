@@ -256,7 +256,11 @@ def _combine(Zj, Gj):
 
 def _one_batch(op, t, keep_trivial, b, m, rng, residual_tol, label):
     n = op.n
-    v = np.asarray(op.trivial_vector, dtype=np.float64)[:, None]
+    if op.trivial_vector is None:  # no known eigenpair: nothing to deflate analytically
+        v = np.zeros((n, 0))
+        keep_trivial = False
+    else:
+        v = np.asarray(op.trivial_vector, dtype=np.float64)[:, None]
     R = rng.integers(0, 2, size=(n, b)).astype(np.float64)
     R *= 2.0
     R -= 1.0
@@ -287,7 +291,7 @@ def slq_entropy(op, t, *, keep_trivial=True, n_probes=None, n_steps=None, seed=0
     Parameters
     ----------
     op : operator
-        Has ``n``, ``trivial_vector`` (unit, eigenvalue 1) and
+        Has ``n``, ``trivial_vector`` (unit, eigenvalue 1; or None) and
         ``matmat(V) -> M @ V`` (see :mod:`infolens.operators`); ``M``
         symmetric with spectrum in ``[-1, 1]``.
     t : int
