@@ -326,6 +326,14 @@ def torch_exact_spectrum(X, sigma, alpha, device):
 
     from .spectral import Spectrum
 
+    n = X.shape[0]
+    if torch.device(device).type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        need = 3 * 8 * n * n  # matrix, distances, eigen-solver workspace (float64)
+        if need > MEMORY_FRACTION * free:
+            raise MemoryError(
+                f"exact solve of {n} points needs about {_gib(need)} on {device}, "
+                f"{_gib(free)} free")
     A = torch.as_tensor(np.asarray(X, dtype=np.float64), device=device)
     A = A - A.mean(dim=0)
     sq = (A * A).sum(dim=1)
