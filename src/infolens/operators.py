@@ -211,13 +211,17 @@ class DenseKernelOperator(_Operator):
             K = rows.block(0, n)  # one tile: keep it, no copy
             q = K.sum(axis=1)
         else:
+            from ._progress import Progress
+
             K = np.empty((n, n), dtype=dtype)
             q = np.empty(n)
-            for start, stop, tile in rows.tiles():
-                K[start:stop] = tile
-                q[start:stop] = tile.sum(axis=1)
-                if interrupt is not None:
-                    interrupt()
+            with Progress(-(-n // step), f"kernel n={n}") as bar:
+                for start, stop, tile in rows.tiles():
+                    K[start:stop] = tile
+                    q[start:stop] = tile.sum(axis=1)
+                    bar.update()
+                    if interrupt is not None:
+                        interrupt()
             del tile
         del rows
 
@@ -395,7 +399,9 @@ class SparseKernelOperator(_Operator):
         n = X.shape[0]
         k = int(min(n_neighbors, n - 1))
         kb = int(min(bandwidth_neighbor, k))
+        logger.info("sparse kernel: %d-nearest-neighbour search on %d points", k, n)
         dist, idx = knn_search(X, k, backend=knn_backend, random_state=random_state)
+        logger.info("sparse kernel: neighbours found; building the operator")
         bad = idx < 0
         if bad.any():
             idx = np.where(bad, np.arange(n)[:, None], idx)
