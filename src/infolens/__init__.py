@@ -12,6 +12,7 @@ Every measure returns a float, or a :class:`Result` with the value, unit, the
 parameters actually used and timing when called with ``return_result=True``.
 """
 
+from ._progress import set_progress
 from ._result import Result
 from ._validation import InvalidParameterError
 from .diffusion import ase, asmi, dse, dsmi
@@ -69,6 +70,7 @@ __all__ = [
     "rankme",
     "renyi_entropy",
     "renyi_mi",
+    "set_progress",
     "vendi_score",
     "von_neumann_entropy",
 ]
