@@ -317,7 +317,7 @@ _SHARED_DOC = """
     method_options : dict, optional
         Tuning of the scalable methods: ``n_probes``, ``n_steps``,
         ``max_batches`` (SLQ probes per batch, Lanczos steps, batches run
-        while the standard error exceeds 0.001 nats),
+        while the standard error exceeds 0.002 nats),
         ``storage`` ("auto", "dense", "dense32", "tiled"), ``n_neighbors`` (30),
         ``bandwidth_neighbor`` (7), ``knn_backend`` ("auto", "faiss",
         "sklearn") for ``"sparse"``, ``cache_dir`` (on-disk spectrum cache)

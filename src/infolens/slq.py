@@ -50,7 +50,7 @@ RESIDUAL_TOL = 1e-4
 
 #: Probe standard error (nats) below which no further batch of probes is run,
 #: and the largest number of batches.
-TARGET_SE = 0.001
+TARGET_SE = 0.002
 MAX_BATCHES = 4
 
 #: Rounding floor (nats) of the reported standard error: float64 arithmetic
