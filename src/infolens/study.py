@@ -134,7 +134,7 @@ class _Bar:
         width = 28
         fill = int(round(width * frac))
         text = (f"[{'#' * fill}{'.' * (width - fill)}] {100 * frac:3.0f}%  {label}  "
-                f"elapsed {_clock(elapsed)}  eta {_clock(eta)}")
+                f"elapsed {_clock(elapsed)}  eta {_clock(eta) if frac >= 0.05 else '--'}")
         if self.tty:
             self.stream.write("\r" + text.ljust(110)[:110])
             if self.done >= self.total:
@@ -536,7 +536,7 @@ def add_demo_arguments(parser):
                         help=f"folder for the runs and the report (default: ./"
                              f"{DEFAULT_DEMO_DIR}, or -2, -3 ... if it exists)")
     parser.add_argument("--quick", action="store_true",
-                        help="smoke-test sizes (~1 min instead of ~5): not the study")
+                        help="smoke-test sizes (~1 min instead of ~3-5): not the study")
     parser.add_argument("--no-progress", dest="progress", action="store_false",
                         help="no progress bar")
 
@@ -562,7 +562,7 @@ def demo_command(args, out=None):
         )
     print(f"infolens demo: training a small CNN on scikit-learn's digits in 4 regimes x "
           f"{len(StudyConfig(args.quick).seeds)} seeds, monitoring DSE/DSMI at 2 layers "
-          f"(CPU, {'~1' if args.quick else '~5'} min) ...", file=out, flush=True)
+          f"(CPU, {'~1' if args.quick else '~3-5'} min) ...", file=out, flush=True)
     result = run_study(folder, quick=args.quick, progress=args.progress)
     word = {True: "held", False: "DID NOT HOLD", None: "inconclusive"}
     print(f"\nPaper findings on this data ({result['wall_s']:.0f} s):", file=out)
