@@ -30,7 +30,7 @@ Estimator
    with a quadrature-error proxy (the change of the estimate between the last
    two Lanczos steps) and, for operators multiplied in float32, a
    precision-error proxy (the change when Ritz values are moved towards 0 by
-   the rounding level ``eps32 sqrt(n) / 8``), with a floor of ``SE_FLOOR``.  The probe seed is fixed,
+   the rounding level ``eps32``), with a floor of ``SE_FLOOR``.  The probe seed is fixed,
    so repeated calls on nearby operators use common random numbers.
 """
 
