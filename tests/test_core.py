@@ -379,3 +379,11 @@ def test_every_public_name_resolves():
     assert sorted(infolens.__all__) == list(infolens.__all__)
     assert isinstance(infolens.__version__, str)
 
+
+
+def test_large_t_without_the_trivial_eigenvalue_does_not_underflow():
+    # Two tied eigenvalues of 0.5 after dropping the trivial 1: 0.5**2000 underflows to 0 in
+    # float64, but the two normalised powers are equal, so the entropy is exactly 1 bit.
+    from infolens.spectral import spectral_entropy
+
+    assert spectral_entropy(np.array([0.5, -0.5, 0.0]), 2000) == pytest.approx(1.0, abs=1e-12)

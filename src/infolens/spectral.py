@@ -336,4 +336,10 @@ def spectral_entropy(spectrum, t, *, keep_trivial=True, log_base=np.log(2.0), re
         values = np.asarray(spectrum, dtype=np.float64)
     if t < 1:
         raise InvalidParameterError(f"t must be >= 1; got {t}.")
-    return entropy_of_weights(np.abs(values) ** t, log_base, reference_eps=reference_eps)
+    magnitudes = np.abs(values)
+    largest = magnitudes.max(initial=0.0)
+    if largest > 0:
+        # Normalising before the power keeps |lambda|^t from underflowing to all zeros at
+        # large t (the probabilities are unchanged).
+        magnitudes = magnitudes / largest
+    return entropy_of_weights(magnitudes**t, log_base, reference_eps=reference_eps)
