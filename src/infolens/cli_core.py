@@ -19,6 +19,7 @@ import numpy as np
 
 from ._io import SUPPORTED_EXTENSIONS, load_array, load_labels
 from ._validation import InvalidParameterError
+from .spectral import PRECISIONS
 from .cli import CLIError
 
 __all__ = ["add_parser"]
@@ -103,9 +104,10 @@ def _kernel_options():
                    help="Gaussian bandwidth in the units of the data: a positive number or a "
                         "rule, 'median' (median pairwise distance) or 'rms'; 'auto' (default) "
                         "= 'median', or 10 with --preset dse-dsmi")
-    g.add_argument("--precision", choices=["auto", "float64", "float32"], default="auto",
-                   help="eigen-solver precision (default auto: float32 only where the error "
-                        "stays below 1e-6 bits)")
+    g.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help="eigen-solver precision: mixed = float32 where its estimated error "
+                        "stays below 1e-6 bits, float64 otherwise; auto (default) = float64, "
+                        "or mixed with --preset dse-dsmi")
     return p
 
 

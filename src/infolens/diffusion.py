@@ -453,33 +453,48 @@ def dsmi(
                   keep_trivial=keep_trivial, max_n=max_n, method=method,
                   precision=precision, random_state=random_state)
     matrix_entry = check_bool(matrix_entry, "matrix_entry", "dsmi")
-    return_result = check_bool(return_result, "return_result", "dsmi")
     s.options = _engine.check_method_options(method_options, "dsmi")
     s.torch_device = Z.device if _engine.is_torch_tensor(Z) else None
-    X = check_embeddings(Z, caller="dsmi")
-    Yv = check_reference(Y, X.shape[0], caller="dsmi")
-    y_kind = check_option(y_kind, "y_kind", "dsmi", REFERENCE_KINDS)
-    n_clusters = check_int(n_clusters, "n_clusters", "dsmi", low=2)
-    n_repeats = check_int(n_repeats, "n_repeats", "dsmi", low=1)
+
+    def entropy_for(sigma):
+        if matrix_entry:
+            return lambda A: _entry_entropy_value(A, s, sigma)
+        return lambda A: _dse_value(A, s, sigma)[0]
+
+    return _partition_measure(s, Z, Y, y_kind=y_kind, n_clusters=n_clusters,
+                              n_repeats=n_repeats, return_result=return_result,
+                              entropy_for=entropy_for, matrix_entry=matrix_entry)
+
+
+def _partition_measure(s, Z, Y, *, y_kind, n_clusters, n_repeats, return_result, entropy_for,
+                       **extra_params):
+    """Shared body of :func:`dsmi` and :func:`asmi`: validate, partition ``Y``, resolve one
+    bandwidth on all of ``Z`` and compute the size-matched partition MI.
+
+    ``entropy_for(sigma)`` returns the entropy function of a subset of rows.
+    """
+    caller = s.caller
+    return_result = check_bool(return_result, "return_result", caller)
+    X = check_embeddings(Z, caller=caller)
+    Yv = check_reference(Y, X.shape[0], caller=caller)
+    y_kind = check_option(y_kind, "y_kind", caller, REFERENCE_KINDS)
+    n_clusters = check_int(n_clusters, "n_clusters", caller, low=2)
+    n_repeats = check_int(n_repeats, "n_repeats", caller, low=1)
     with stopwatch() as clock:
         partition = partition_reference(Yv, kind=y_kind, n_clusters=n_clusters,
                                         random_state=0 if s.parity else s.random_state,
-                                        caller="dsmi")
+                                        caller=caller)
         X, sigma = s.bandwidth(X)  # one kernel for every class and subset
-        if matrix_entry:
-            entropy_of = lambda A: _entry_entropy_value(A, s, sigma)  # noqa: E731
-        else:
-            entropy_of = lambda A: _dse_value(A, s, sigma)[0]  # noqa: E731
-        terms = partition_mi(X, partition, entropy_of, n_repeats=n_repeats,
+        terms = partition_mi(X, partition, entropy_for(sigma), n_repeats=n_repeats,
                              random_state=s.random_state, parity=s.parity,
-                             max_n=s.max_n, caller="dsmi")
+                             max_n=s.max_n, caller=caller)
     if not return_result:
         return terms.value
     params = s.params(y_kind=partition.kind, n_clusters=n_clusters, n_repeats=n_repeats,
-                      matrix_entry=matrix_entry)
+                      **extra_params)
     details = {"groups": terms.groups, "standard_error": terms.standard_error,
                "partition": partition.codes}
-    return Result("dsmi", terms.value, s.unit, params, None, clock[0], details)
+    return Result(caller, terms.value, s.unit, params, None, clock[0], details)
 
 
 ADJACENCIES = ("gaussian", "knn")
@@ -652,31 +667,14 @@ def asmi(
     s.options = _engine.check_method_options(method_options, "asmi")
     adjacency, n_neighbors, anisotropic = _adjacency_args("asmi", adjacency, n_neighbors,
                                                           anisotropic)
-    return_result = check_bool(return_result, "return_result", "asmi")
-    X = check_embeddings(Z, caller="asmi")
-    Yv = check_reference(Y, X.shape[0], caller="asmi")
-    y_kind = check_option(y_kind, "y_kind", "asmi", REFERENCE_KINDS)
-    n_clusters = check_int(n_clusters, "n_clusters", "asmi", low=2)
-    n_repeats = check_int(n_repeats, "n_repeats", "asmi", low=1)
-    with stopwatch() as clock:
-        partition = partition_reference(Yv, kind=y_kind, n_clusters=n_clusters,
-                                        random_state=0 if s.parity else s.random_state,
-                                        caller="asmi")
-        X, sigma = s.bandwidth(X)
 
-        def entropy_of(A):
-            return _ase_value(A, s, sigma, adjacency, n_neighbors, anisotropic)[0]
+    def entropy_for(sigma):
+        return lambda A: _ase_value(A, s, sigma, adjacency, n_neighbors, anisotropic)[0]
 
-        terms = partition_mi(X, partition, entropy_of, n_repeats=n_repeats,
-                             random_state=s.random_state, parity=s.parity,
-                             max_n=s.max_n, caller="asmi")
-    if not return_result:
-        return terms.value
-    params = s.params(y_kind=partition.kind, n_clusters=n_clusters, n_repeats=n_repeats,
-                      adjacency=adjacency, n_neighbors=n_neighbors, anisotropic=anisotropic)
-    details = {"groups": terms.groups, "standard_error": terms.standard_error,
-               "partition": partition.codes}
-    return Result("asmi", terms.value, s.unit, params, None, clock[0], details)
+    return _partition_measure(s, Z, Y, y_kind=y_kind, n_clusters=n_clusters,
+                              n_repeats=n_repeats, return_result=return_result,
+                              entropy_for=entropy_for, adjacency=adjacency,
+                              n_neighbors=n_neighbors, anisotropic=anisotropic)
 
 
 dse.__doc__ = dse.__doc__.replace("{shared}", _SHARED_DOC.strip("\n").lstrip() + "\n")
