@@ -19,6 +19,8 @@ file, says what was expected and how to fix it.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import csv
 import io
 import os
@@ -100,19 +102,24 @@ def _read_npy(p, what):
                             f"{_one_line(exc)}") from None
 
 
-def _read_npz(p, key, what):
+@contextmanager
+def _npz_errors(p, what, subject):
+    """Turn numpy's and zipfile's read errors into one-line ``DataFileError``s."""
     import zipfile
 
     try:
-        archive = np.load(p, allow_pickle=False)
+        yield
     except ValueError as exc:
         if "pickle" in str(exc).lower():
             raise _pickle_refused(p, what, ".npz") from None
-        raise DataFileError(f"cannot read {what} file {str(p)!r} as .npz: "
-                            f"{_one_line(exc)}") from None
+        raise DataFileError(f"cannot read {subject}: {_one_line(exc)}") from None
     except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataFileError(f"cannot read {what} file {str(p)!r} as .npz: "
-                            f"{_one_line(exc)}") from None
+        raise DataFileError(f"cannot read {subject}: {_one_line(exc)}") from None
+
+
+def _read_npz(p, key, what):
+    with _npz_errors(p, what, f"{what} file {str(p)!r} as .npz"):
+        archive = np.load(p, allow_pickle=False)
     if isinstance(archive, np.ndarray):  # a .npy saved under a .npz name
         if key is not None:
             raise DataFileError(
@@ -121,16 +128,8 @@ def _read_npz(p, key, what):
         return archive
     with archive:
         name = _choose(list(archive.files), key, p, what, "arrays")
-        try:
+        with _npz_errors(p, what, f"array {name!r} of {what} file {str(p)!r}"):
             return archive[name]
-        except ValueError as exc:
-            if "pickle" in str(exc).lower():
-                raise _pickle_refused(p, what, ".npz") from None
-            raise DataFileError(f"cannot read array {name!r} of {what} file {str(p)!r}: "
-                                f"{_one_line(exc)}") from None
-        except (OSError, EOFError, zipfile.BadZipFile) as exc:
-            raise DataFileError(f"cannot read array {name!r} of {what} file {str(p)!r}: "
-                                f"{_one_line(exc)}") from None
 
 
 def _parse_float(cell):
