@@ -78,12 +78,21 @@ def run_case(kind, n, rule):
         for keep in (True, False):
             estimate = spectral.float32_error_estimate(raw32, t, deflated=True, trace=trace,
                                                        keep_trivial=keep)
+            t0 = time.perf_counter()
+            forecast = spectral.float32_error_forecast(
+                op.matrix, t, trivial_vector=op.trivial_vector, keep_trivial=keep)
+            t_forecast = time.perf_counter() - t0
+            tried = (n >= spectral.FLOAT32_MIN_N and forecast
+                     <= spectral.FLOAT32_FORECAST_FRACTION * spectral.FLOAT32_TOLERANCE_BITS)
             accepted = (n >= spectral.FLOAT32_MIN_N
                         and estimate <= spectral.FLOAT32_TOLERANCE_BITS)
+            mixed = ("float32" if tried and accepted else "wasted" if tried
+                     else "float64" if n < spectral.FLOAT32_MIN_N else "skip")
             h64 = spectral.spectral_entropy(s64, t, keep_trivial=keep)
             h32 = spectral.spectral_entropy(s32, t, keep_trivial=keep)
             rows.append(dict(data=kind, n=n, rule=str(rule), sigma=sigma, t=t, keep=keep,
                              dse=h64, error=abs(h32 - h64), estimate=estimate,
+                             forecast=forecast, mixed=mixed, t_forecast=t_forecast,
                              accepted=accepted, t32=t32, t64=t64,
                              accepted_unknown_keep=(n >= spectral.FLOAT32_MIN_N and unknown
                                                     <= spectral.FLOAT32_TOLERANCE_BITS)))
@@ -102,8 +111,8 @@ def main(argv=None):
         a.sizes = [1024, 1500]
     rules = [float(x) if x[0].isdigit() and "*" not in x else x for x in a.sigmas]
     print(f"{'data':9} {'N':>5} {'sigma rule':>10} {'sigma':>8} {'t':>1} {'keep':>5} "
-          f"{'DSE bits':>9} {'|err32| bits':>12} {'estimate':>9} {'est/err':>8} "
-          f"{'auto':>7} {'t32 s':>6} {'t64 s':>6}")
+          f"{'DSE bits':>9} {'|err32| bits':>12} {'forecast':>9} {'estimate':>9} "
+          f"{'est/err':>8} {'auto':>7} {'mixed':>7} {'t32 s':>6} {'t64 s':>6} {'tfc s':>6}")
     rows, bad = [], []
     for kind in a.data:
         for n in a.sizes:
@@ -116,9 +125,10 @@ def main(argv=None):
                     ratio = r["estimate"] / r["error"] if r["error"] > 0 else np.inf
                     print(f"{r['data']:9} {r['n']:5d} {r['rule']:>10} {r['sigma']:8.3g} "
                           f"{r['t']:1d} {str(r['keep']):>5} {r['dse']:9.4f} {r['error']:12.2e} "
-                          f"{r['estimate']:9.2e} {ratio:8.1f} "
-                          f"{'float32' if r['accepted'] else 'float64':>7} {r['t32']:6.2f} "
-                          f"{r['t64']:6.2f}{'' if ok else '  ESTIMATE BELOW ERROR'}",
+                          f"{r['forecast']:9.2e} {r['estimate']:9.2e} {ratio:8.1f} "
+                          f"{'float32' if r['accepted'] else 'float64':>7} {r['mixed']:>7} "
+                          f"{r['t32']:6.2f} {r['t64']:6.2f} {r['t_forecast']:6.3f}"
+                          f"{'' if ok else '  ESTIMATE BELOW ERROR'}",
                           flush=True)
     accepted = [r for r in rows if r["accepted"]]
     fine = sum(r["error"] <= spectral.FLOAT32_TOLERANCE_BITS for r in rows)
@@ -138,6 +148,14 @@ def main(argv=None):
     t64 = np.median([r["t64"] for r in rows if r["n"] == max(a.sizes)])
     print(f"Median solve time at N = {max(a.sizes)}: float32 {t32:.2f} s, float64 {t64:.2f} s "
           f"({t64 / t32:.1f}x).")
+    outcome = {k: sum(r["mixed"] == k for r in rows) for k in ("float32", "skip", "wasted")}
+    lost = sum(r["mixed"] == "skip" and r["accepted"] for r in rows)
+    print(f"precision='mixed' (forecast fraction {spectral.FLOAT32_FORECAST_FRACTION}): "
+          f"float32 kept in {outcome['float32']}, float32 skipped by the forecast in "
+          f"{outcome['skip']} ({lost} of them would have been accepted), float32 tried "
+          f"and rejected in {outcome['wasted']}.")
+    print(f"Median forecast time at N = {max(a.sizes)}: "
+          f"{np.median([r['t_forecast'] for r in rows if r['n'] == max(a.sizes)]):.3f} s.")
     print(f"Cases where float32 was accepted and the estimate was below the actual error: "
           f"{len(bad)}.")
     return 1 if bad else 0

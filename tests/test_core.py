@@ -18,6 +18,7 @@ import pytest
 from scipy.spatial.distance import cdist
 
 import infolens
+from infolens import spectral
 
 LOG2 = np.log(2.0)
 
@@ -348,6 +349,37 @@ def test_auto_precision_is_float64_by_default_and_mixed_under_the_parity_preset(
     parity = infolens.dse(Z, sigma=3.0, t=2, preset="dse-dsmi", return_result=True)
     assert parity.params["precision"] == "mixed"
     assert parity.details["precision_used"] == "float32"
+
+
+@pytest.mark.parametrize("sigma,t,keep", [(3.0, 2, True), (20.0, 1, True), (20.0, 1, False),
+                                          (6.0, 3, False)])
+def test_float32_forecast_tracks_the_estimate_made_after_the_solve(sigma, t, keep):
+    from infolens.kernels import diffusion_operator
+
+    op = diffusion_operator(8.0 * np.random.default_rng(5).normal(size=(1024, 8)), sigma)
+    forecast = spectral.float32_error_forecast(op.matrix, t, trivial_vector=op.trivial_vector,
+                                               keep_trivial=keep)
+    values = spectral._eigvalsh(
+        spectral._deflate(op.matrix, op.trivial_vector, np.float32, overwrite=False))
+    # The estimate without its trace term is what the forecast predicts; it
+    # runs low (to ~0.4x) when many eigenvalues sit near 0 (sigma = 20 here).
+    no_trace = spectral.float32_error_estimate(values, t, trace=float(values.sum()),
+                                               keep_trivial=keep)
+    assert 0.3 * no_trace <= forecast <= 2.0 * no_trace
+
+
+def test_mixed_precision_skips_a_float32_solve_the_forecast_rejects(monkeypatch):
+    # A Swiss roll at t = 1: hundreds of eigenvalues near 0, where float32
+    # cannot be certified (forecast ~4e-4 bits); the solve must run once, in float64.
+    rng = np.random.default_rng(0)
+    s = 1.5 * np.pi * (1 + 2 * rng.uniform(size=1100))
+    Z = np.column_stack([s * np.cos(s), 21 * rng.uniform(size=1100), s * np.sin(s)])
+    solved = []
+    real = spectral._eigvalsh
+    monkeypatch.setattr(spectral, "_eigvalsh", lambda A: solved.append(A.dtype) or real(A))
+    res = infolens.dse(Z, sigma="median", t=1, precision="mixed", return_result=True)
+    assert res.details["precision_used"] == "float64"
+    assert solved == [np.float64]
 
 
 def test_small_inputs_stay_in_float64():
