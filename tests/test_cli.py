@@ -409,3 +409,19 @@ def test_demo_table_on_digits():
         assert name in text
     assert text.count(" bits ") >= 12 and " s" in text
     assert "scale-aware" in text and "reference" in text
+
+
+def test_slq_method_prints_standard_error_and_interval(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    np.save(tmp_path / "big.npy", rng.normal(size=(400, 6)))
+    code, out, err = _run(["dse", tmp_path / "big.npy", "--method", "slq"], capsys)
+    assert code == 0, err
+    assert "s.e. " in out and "95% interval [" in out
+    low, high = (float(x) for x in out.split("95% interval [")[1].split("]")[0].split(","))
+    value = float(out.split("=")[1].split()[0])
+    assert low < value < high
+    code, out, _ = _run(["dse", tmp_path / "big.npy", "--method", "exact", "--json"], capsys)
+    assert code == 0 and json.loads(out)["details"].get("standard_error") is None
+    with pytest.raises(SystemExit) as exc:
+        main(["dse", str(tmp_path / "big.npy"), "--method", "nope"])
+    assert exc.value.code == 2 and "'slq'" in capsys.readouterr().err

@@ -419,3 +419,24 @@ def test_large_t_without_the_trivial_eigenvalue_does_not_underflow():
     from infolens.spectral import spectral_entropy
 
     assert spectral_entropy(np.array([0.5, -0.5, 0.0]), 2000) == pytest.approx(1.0, abs=1e-12)
+
+
+# --------------------------------------------------------------------------
+# Result: standard error and interval
+# --------------------------------------------------------------------------
+
+
+def test_result_interval_is_value_plus_minus_z_standard_errors():
+    from infolens._result import Result
+
+    res = Result("dse", 2.0, "bits", {}, details={"standard_error": 0.1})
+    assert res.standard_error == 0.1
+    low, high = res.interval(0.95)
+    assert low == pytest.approx(2.0 - 0.195996, abs=1e-6)
+    assert high == pytest.approx(2.0 + 0.195996, abs=1e-6)
+    assert res.interval(0.6827) == pytest.approx((1.9, 2.1), abs=1e-5)
+    exact = Result("dse", 2.0, "bits", {})
+    assert exact.standard_error is None and exact.interval() == (2.0, 2.0)
+    for bad in (0.0, 1.0, 1.5, -0.1, "0.9", float("nan")):
+        with pytest.raises(infolens.InvalidParameterError, match="level"):
+            res.interval(bad)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from statistics import NormalDist
 
 import numpy as np
+
+from ._validation import InvalidParameterError, check_real
 
 __all__ = ["Result", "stopwatch"]
 
@@ -46,6 +49,40 @@ class Result:
 
     def __float__(self):
         return float(self.value)
+
+    @property
+    def standard_error(self):
+        """Standard error of ``value`` in ``unit`` (float), or None where none was estimated.
+
+        Stochastic methods (SLQ, the sparse kernel, DSMI's random subsets)
+        report one; an exact spectrum has only rounding error and reports none.
+        """
+        se = self.details.get("standard_error")
+        return None if se is None else float(se)
+
+    def interval(self, level=0.95):
+        """Normal-approximation confidence interval ``value -+ z * standard_error``.
+
+        Parameters
+        ----------
+        level : float in (0, 1), default=0.95
+            Coverage; ``z`` is the standard normal quantile of ``(1 + level) / 2``
+            (1.96 at 0.95).  A standard error is a one-sigma figure: alone it
+            covers the error about 68 % of the time.
+
+        Returns
+        -------
+        (low, high) : tuple of float
+            In ``unit``; ``(value, value)`` when no standard error was estimated.
+        """
+        level = check_real(level, "level", "Result.interval", low=0.0, high=1.0,
+                           closed_low=False)
+        if level == 1.0:
+            raise InvalidParameterError("Result.interval: level must be below 1 (an interval "
+                                        "of coverage 1 is infinite); got 1.0. Use e.g. 0.95.")
+        se = self.standard_error
+        half = 0.0 if se is None else NormalDist().inv_cdf(0.5 + level / 2.0) * se
+        return float(self.value - half), float(self.value + half)
 
     def to_dict(self):
         """Return a JSON-serialisable dict (eigenvalues as a list, numpy scalars as Python)."""

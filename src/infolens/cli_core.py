@@ -19,6 +19,7 @@ import numpy as np
 
 from ._io import SUPPORTED_EXTENSIONS, load_array, load_labels
 from ._validation import InvalidParameterError
+from .engine import METHODS
 from .spectral import PRECISIONS
 from .cli import CLIError
 
@@ -108,6 +109,11 @@ def _kernel_options():
                    help="eigen-solver precision: mixed = float32 where its estimated error "
                         "stays below 1e-6 bits, float64 otherwise; auto (default) = float64, "
                         "or mixed with --preset dse-dsmi")
+    g.add_argument("--method", choices=METHODS, default="auto",
+                   help="spectral method: exact (all eigenvalues), slq (stochastic Lanczos "
+                        "quadrature, reports a standard error), sparse (local kNN kernel for "
+                        "1e5-1e6 points); auto (default) = exact up to 4096 points, slq above, "
+                        "switching when memory is short")
     return p
 
 
@@ -190,7 +196,7 @@ def _shared_kwargs(args):
 
 
 def _kernel_kwargs(args):
-    return {"sigma": args.sigma, "precision": args.precision}
+    return {"sigma": args.sigma, "precision": args.precision, "method": args.method}
 
 
 def _diffusion_kwargs(args):
@@ -252,9 +258,10 @@ def summary_line(result, n_samples):
         codes = result.details.get("partition")
         if codes is not None:
             parts.append(f"{len(np.unique(codes))} groups ({p.get('y_kind')})")
-        se = result.details.get("standard_error")
-        if se is not None and np.isfinite(se):
-            parts.append(f"s.e.={se:.2g}")
+    se = result.standard_error
+    if se is not None and np.isfinite(se):
+        low, high = result.interval(0.95)
+        parts.append(f"s.e. {se:.2g}, 95% interval [{low:.4f}, {high:.4f}]")
     if p.get("preset") == "dse-dsmi":
         parts.append("preset dse-dsmi")
     return f"{result.measure.upper()} = {result.value:.4f} {result.unit} ({', '.join(parts)})"
