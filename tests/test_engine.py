@@ -95,6 +95,22 @@ def test_dsmi_with_slq_matches_exact():
     assert abs(infolens.dsmi(X, y, n_repeats=2, method="slq")) < 0.1
 
 
+def test_dsmi_standard_error_adds_the_slq_errors_to_the_subset_spread():
+    X = blobs(1000, 4)
+    centre = np.round(X[:, 0] / 4).astype(int)
+    light = {"n_probes": 4, "n_steps": 6, "max_batches": 1}
+    exact = infolens.dsmi(X, centre, n_repeats=3, return_result=True)
+    slq = infolens.dsmi(X, centre, n_repeats=3, method="slq", method_options=light,
+                        return_result=True)
+    # Same random subsets (same random_state): the SLQ errors can only add.
+    assert slq.standard_error > exact.standard_error > 0
+    assert abs(slq.value - exact.value) <= 3 * slq.standard_error
+    one = infolens.dsmi(X, centre, n_repeats=1, method="slq", method_options=light,
+                        return_result=True)
+    assert one.standard_error is not None and one.standard_error > 0
+    assert infolens.dsmi(X, centre, n_repeats=1, return_result=True).standard_error is None
+
+
 # ---------------------------------------------------------------- cache
 
 def test_cache_hit_and_miss(tmp_path):

@@ -45,8 +45,12 @@ class PartitionMI:
         ``conditional`` = H(Z | group), ``subsets`` = the entropies of the
         random subsets, ``marginal`` = their mean.
     standard_error : float or None
-        Standard error of ``value`` from the spread of the random subsets
-        (None with fewer than two repeats).
+        Standard error of ``value``: the spread of the random subsets (with two
+        or more repeats) in quadrature with the entropies' own standard errors
+        (stochastic estimators such as SLQ); None when neither exists.  The
+        latter share their probes (common random numbers), so their errors are
+        taken as fully correlated and their standard errors add linearly, with
+        the weights of their terms: an upper bound.
     """
 
     def __init__(self, value, groups, standard_error):
@@ -63,7 +67,9 @@ def partition_mi(Z, partition, entropy_of, *, n_repeats, random_state, parity, m
     Z : ndarray of shape (n_samples, n_features)
     partition : infolens.partition.Partition
     entropy_of : callable
-        ``entropy_of(X) -> float`` for a subset ``X`` of rows of ``Z``.
+        ``entropy_of(X)`` for a subset ``X`` of rows of ``Z``: a float, or
+        ``(value, standard_error)`` where the estimate is stochastic
+        (``standard_error`` may be None).
     n_repeats : int
         Random subsets per group.
     random_state : int or None
@@ -85,16 +91,22 @@ def partition_mi(Z, partition, entropy_of, *, n_repeats, random_state, parity, m
     n = Z.shape[0]
     py_rng = random.Random()
 
+    estimator_error = []  # per group: SE of its conditional term + SE of its subsets' mean
+
     def capped_entropy(X):
         if max_n is not None and X.shape[0] > max_n:
             if parity:
                 X = X[reference_subsample(X.shape[0], max_n, 0, py_rng)]
             else:
                 X = X[subsample(X.shape[0], max_n, random_state)]
-        return entropy_of(X)
+        out = entropy_of(X)
+        value, se = out if isinstance(out, tuple) else (out, None)
+        errors.append(0.0 if se is None else float(se))
+        return value
 
     groups = []
     for k, (label, idx) in enumerate(partition.indices()):
+        errors = []
         conditional = capped_entropy(Z[idx])
         size = idx.size
         if parity:
@@ -110,6 +122,7 @@ def partition_mi(Z, partition, entropy_of, *, n_repeats, random_state, parity, m
             rng = np.random.default_rng(seed)
             subsets = [capped_entropy(Z[np.sort(rng.choice(n, size, replace=False))])
                        for _ in range(n_repeats)]
+        estimator_error.append(errors[0] + sum(errors[1:]) / n_repeats)
         groups.append(
             {
                 "group": label.item() if hasattr(label, "item") else label,
@@ -121,8 +134,8 @@ def partition_mi(Z, partition, entropy_of, *, n_repeats, random_state, parity, m
             }
         )
     value = float(sum(g["weight"] * (g["marginal"] - g["conditional"]) for g in groups))
-    se = None
+    var = sum(g["weight"] * e for g, e in zip(groups, estimator_error)) ** 2
     if n_repeats > 1:
-        var = sum(g["weight"] ** 2 * np.var(g["subsets"], ddof=1) / n_repeats for g in groups)
-        se = float(np.sqrt(var))
+        var += sum(g["weight"] ** 2 * np.var(g["subsets"], ddof=1) / n_repeats for g in groups)
+    se = float(np.sqrt(var)) if n_repeats > 1 or var > 0 else None
     return PartitionMI(value, groups, se)

@@ -485,7 +485,14 @@ def _partition_measure(s, Z, Y, *, y_kind, n_clusters, n_repeats, return_result,
                                         random_state=0 if s.parity else s.random_state,
                                         caller=caller)
         X, sigma = s.bandwidth(X)  # one kernel for every class and subset
-        terms = partition_mi(X, partition, entropy_for(sigma), n_repeats=n_repeats,
+        entropy = entropy_for(sigma)
+
+        def entropy_with_error(A):
+            # SLQ leaves its standard error in s.engine_details; exact solves leave none.
+            s.engine_details = {}
+            return entropy(A), s.engine_details.get("standard_error")
+
+        terms = partition_mi(X, partition, entropy_with_error, n_repeats=n_repeats,
                              random_state=s.random_state, parity=s.parity,
                              max_n=s.max_n, caller=caller)
     if not return_result:
