@@ -134,3 +134,65 @@ def test_matrix_errors():
         infolens.alpha_req(np.ones((10, 3)))
     with pytest.raises(infolens.InvalidParameterError, match="'sigma' parameter"):
         infolens.cs_mi(Z, Z, sigma=-1.0)
+
+
+# --------------------------------------------------------------------------
+# The spectral engine behind the Gaussian-kernel entropies
+# --------------------------------------------------------------------------
+
+
+def _three_blobs(n=1200, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=4.0, size=(3, 6))
+    return centres[rng.integers(0, 3, n)] + rng.normal(size=(n, 6))
+
+
+@pytest.mark.parametrize("func,kwargs", [
+    (infolens.von_neumann_entropy, {}),
+    (infolens.renyi_entropy, {"alpha": 2.0}),
+    (infolens.renyi_entropy, {"alpha": 3.0}),
+    (infolens.vendi_score, {"kernel": "gaussian"}),
+])
+def test_slq_matches_the_exact_kernel_spectrum_within_its_standard_error(func, kwargs):
+    # Orders >= 1: below 1 the hundreds of eigenvalues at round-off level of a
+    # smooth kernel weigh in, and the exact value itself is uncertain (~1e-4 bits).
+    Z = _three_blobs()
+    exact = func(Z, method="exact", return_result=True, **kwargs)
+    slq = func(Z, method="slq", return_result=True, **kwargs)
+    assert exact.standard_error is None and exact.details["method"] == "exact"
+    assert slq.details["method"] == "slq" and slq.eigenvalues is None
+    assert 0 < slq.standard_error < 0.05 * abs(exact.value)
+    assert abs(slq.value - exact.value) <= 4 * slq.standard_error + 1e-6
+
+
+def test_auto_switches_to_slq_when_the_dense_matrix_does_not_fit(caplog):
+    Z = _three_blobs(1500)
+    exact = infolens.von_neumann_entropy(Z)
+    # 22 MiB: the exact path needs ~26 MiB, SLQ with this budget ~19 MiB.
+    options = {"memory_limit": 22 * 2**20, "n_probes": 8, "n_steps": 12}
+    with caplog.at_level("WARNING", logger="infolens"):
+        res = infolens.von_neumann_entropy(Z, return_result=True, method_options=options)
+    assert res.details["method"] == "slq"
+    assert "switching to method='slq'" in caplog.text
+    assert abs(res.value - exact) <= 4 * res.standard_error + 1e-6
+
+
+def test_orders_the_stochastic_estimate_cannot_give_are_refused():
+    Z = _three_blobs(300)
+    for q in (0.0, np.inf):
+        with pytest.raises(infolens.InvalidParameterError, match="finite positive orders"):
+            infolens.vendi_score(Z, q=q, kernel="gaussian", method="slq")
+    with pytest.raises(infolens.InvalidParameterError, match="Gaussian kernel"):
+        infolens.renyi_entropy(Z, kernel="linear", method="slq")
+    with pytest.raises(infolens.InvalidParameterError, match="'auto', 'exact', 'slq'"):
+        infolens.von_neumann_entropy(Z, method="sparse")
+
+
+def test_linear_kernel_entropy_uses_the_dual_when_samples_outnumber_features():
+    Z = _three_blobs(500)
+    res = infolens.renyi_entropy(Z, kernel="linear", alpha=2.0, return_result=True)
+    assert res.eigenvalues.size == Z.shape[1]  # the 6 x 6 dual
+    X = Z / np.sqrt(np.trace(Z @ Z.T))
+    lam = np.linalg.eigvalsh(X @ X.T)
+    expected = np.log2((np.clip(lam, 0, None) ** 2).sum()) / (1 - 2.0)
+    assert res.value == pytest.approx(expected, rel=1e-9)

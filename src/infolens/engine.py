@@ -423,23 +423,62 @@ def slq_ase(X, sigma, *, plan, anisotropic, log_base, precision, options, caller
     value : float
     details : dict
     """
-    from .operators import AdjacencyOperator
-
     if anisotropic:
         return slq_dse(X, sigma, plan=plan, t=1, alpha=0.0, keep_trivial=True,
                        log_base=log_base, precision=precision, options=options,
                        caller=caller, seed=seed)
+    nats, details = slq_kernel_renyi(X, sigma, 1.0, plan=plan, precision=precision,
+                                     options=options, caller=caller, seed=seed)
+    details["standard_error"] /= log_base
+    return nats / log_base, details
+
+
+def slq_kernel_renyi(X, sigma, order, *, plan, precision, options, caller, seed=0):
+    """Renyi entropy (nats) of the trace-normalised Gaussian kernel matrix, by SLQ.
+
+    The spectrum of ``A = K / tr K`` (``K`` the Gaussian affinity, unit
+    diagonal, so ``tr K = n``) is reached through ``K / c``
+    (:class:`infolens.operators.AdjacencyOperator`, ``c`` its largest row sum):
+    ``sum_i lambda_i(A)^q = (c / n)^q tr (K / c)^q``.  Order 1 is the von
+    Neumann entropy (and the ASE of the Gaussian adjacency).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+    sigma : float
+        Resolved bandwidth (units of ``X``).
+    order : float
+        Renyi order, positive and finite.
+    plan : Plan
+        From :func:`plan_method` (its SLQ storage).
+    precision, options, caller, seed
+        As for :func:`slq_dse`.
+
+    Returns
+    -------
+    nats : float
+    details : dict
+        ``method``, ``storage``, ``standard_error`` (nats), Krylov sizes.
+    """
+    from .operators import AdjacencyOperator
+
     dense = plan.storage in ("dense", "dense32")
     base = gaussian_operator(X, sigma, 0.0, storage="dense" if dense else "tiled",
                              precision="float32" if plan.storage == "dense32" else precision)
     op = AdjacencyOperator(base)
-    est = slq_entropy(op, 1, keep_trivial=False, n_probes=options["n_probes"],
+    est = slq_entropy(op, order, keep_trivial=False, n_probes=options["n_probes"],
                       n_steps=options["n_steps"], seed=seed, label=f"{caller} slq",
                       max_batches=int(options["max_batches"]))
+    if order == 1.0:
+        nats, se = est.entropy, est.standard_error
+    else:
+        log_sum = np.log(est.Z) + order * np.log(op.scale / X.shape[0])
+        nats = float(log_sum / (1.0 - order))
+        se = est.details["log_z_standard_error"] / abs(1.0 - order)
     details = {
         "method": "slq",
         "storage": plan.storage,
-        "standard_error": est.standard_error / log_base,
+        "standard_error": float(se),
         "n_probes": est.n_probes,
         "n_steps": est.n_steps,
         "n_deflated": est.details["n_deflated"],
@@ -447,4 +486,4 @@ def slq_ase(X, sigma, *, plan, anisotropic, log_base, precision, options, caller
         "memory_estimate_bytes": plan.need_bytes,
         "operator": dict(op.details),
     }
-    return est.entropy / log_base, details
+    return nats, details

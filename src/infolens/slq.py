@@ -348,5 +348,21 @@ def slq_entropy(op, t, *, keep_trivial=True, n_probes=None, n_steps=None, seed=0
         n_steps=m, krylov_dim=dim, n_products=m * n_batches,
         details={"n_deflated": int(defl.size), "n_batches": n_batches,
                  "probe_standard_error": se_probe, "quadrature_error_estimate": bias,
-                 "precision_error_estimate": precision_error},
+                 "precision_error_estimate": precision_error,
+                 "log_z_standard_error": _log_z_error(Zs, prevs, shrunks)},
     )
+
+
+def _log_z_error(Zs, prevs, shrunks):
+    """Standard error of ``log Z`` (the Renyi entropies' trace), built like the DSE's:
+    probe spread, change over the last Lanczos step, float32 rounding proxy."""
+    Zj = np.concatenate(Zs)
+    Z = float(Zj.mean())
+    if Z <= 0:
+        return 0.0
+    parts = [np.std(Zj, ddof=1) / np.sqrt(Zj.size) / Z, SE_FLOOR]
+    for others in (prevs, shrunks):
+        if all(x is not None for x in others):
+            other = float(np.concatenate([x[0] for x in others]).mean())
+            parts.append(abs(np.log(Z) - np.log(other)) if other > 0 else 0.0)
+    return float(np.sqrt(np.sum(np.square(parts))))

@@ -32,6 +32,7 @@ from .._validation import (
     check_real,
     resolve_base,
 )
+from .. import engine as _engine
 from ..kernels import BANDWIDTH_RULES, resolve_bandwidth, squared_distances
 from ..spectral import check_dense_memory
 from ._common import check_mi_inputs, finish
@@ -92,6 +93,73 @@ def _normalised_eigenvalues(K):
     return lam / total
 
 
+#: Spectral methods of the kernel entropies (``"sparse"`` is a different kernel: not here).
+METHODS = ("auto", "exact", "slq")
+
+_METHOD_DOC = """method : {"auto", "exact", "slq"}, default="auto"
+        Gaussian kernel only (the linear and cosine kernels are solved exactly,
+        through the D x D dual when ``n_samples > n_features``).  ``"exact"``:
+        all eigenvalues of the N x N matrix.  ``"slq"``: stochastic Lanczos
+        quadrature from products with the kernel, never stored N x N when
+        memory is short; the result's ``standard_error`` is its uncertainty;
+        finite positive orders only.  Orders below 1 weigh the many
+        eigenvalues of a smooth kernel that lie at round-off level, where
+        neither method is accurate (differences ~1e-4 bits).  ``"auto"``: exact up to 4096 points,
+        SLQ above, with the memory guard of :mod:`infolens.engine`.
+    method_options : dict, optional
+        SLQ settings, as for :func:`infolens.dse` (``n_probes``, ``n_steps``,
+        ``max_batches``, ``storage``, ``memory_limit``)."""
+
+
+def _kernel_renyi(X, order, kernel, sigma, dual, method, method_options, caller):
+    """Renyi entropy (nats) of order ``order`` of the trace-normalised kernel spectrum.
+
+    Returns
+    -------
+    nats : float
+    sigma : float or None
+        The resolved Gaussian bandwidth.
+    details : dict
+        ``method``, ``dual`` and, for an exact solve, ``eigenvalues``; for
+        SLQ its ``standard_error`` (nats) and Krylov sizes.
+    """
+    method = check_option(method, "method", caller, METHODS)
+    options = _engine.check_method_options(method_options, caller)
+    n, d = X.shape
+    if kernel != "gaussian":
+        if method == "slq":
+            raise InvalidParameterError(
+                f"{caller}: method='slq' applies to the Gaussian kernel; the {kernel!r} kernel "
+                f"is solved exactly (through its {d} x {d} dual when n_samples > n_features). "
+                f"Use method='auto' or 'exact'.")
+        use_dual = dual is True or (dual == "auto" and n > d)
+        F = np.asarray(X, dtype=np.float64)
+        F = _row_normalise(F) if kernel == "cosine" else F
+        if use_dual:
+            lam = _normalised_eigenvalues(np.ascontiguousarray(F.T) @ F)
+        else:
+            check_dense_memory(n, caller)
+            lam = _normalised_eigenvalues(F @ np.ascontiguousarray(F.T))
+        return renyi_of_weights(lam, order), None, {"eigenvalues": lam, "method": "exact",
+                                                    "dual": use_dual}
+    s = resolve_bandwidth(X, sigma, caller)
+    plan = _engine.plan_method(n, d, method, caller, options=options)
+    if plan.method == "exact":
+        K, _ = gram_matrix(X, "gaussian", s, caller)
+        lam = _normalised_eigenvalues(K)
+        return renyi_of_weights(lam, order), s, {"eigenvalues": lam, "method": "exact",
+                                                 "dual": False}
+    if order == 0.0 or np.isinf(order):
+        raise InvalidParameterError(
+            f"{caller}: order {order} needs every eigenvalue (q = 0 counts the non-zero ones, "
+            f"inf takes the largest exactly); the stochastic estimate ({n} points take "
+            f"method='{plan.method}') covers finite positive orders. Use an order in "
+            f"(0, inf), or method='exact' if an {n} x {n} matrix fits in memory.")
+    nats, details = _engine.slq_kernel_renyi(X, s, order, plan=plan, precision="float64",
+                                             options=options, caller=caller)
+    return nats, s, dict(details, dual=False)
+
+
 def renyi_of_weights(p, alpha):
     """Order-``alpha`` Renyi entropy in nats of a probability vector ``p``."""
     p = p[p > 0]
@@ -125,7 +193,7 @@ def _check_alpha(alpha, caller, name="alpha"):
 
 
 def renyi_entropy(Z, *, alpha=1.01, kernel="gaussian", sigma="median", base=2,
-                  return_result=False):
+                  method="auto", method_options=None, return_result=False):
     """Matrix-based Renyi alpha-entropy of embeddings (Giraldo et al. 2015).
 
     Parameters
@@ -141,6 +209,7 @@ def renyi_entropy(Z, *, alpha=1.01, kernel="gaussian", sigma="median", base=2,
         to ``Z -> c Z + b``.
     base : {2, "e", 10}, default=2
         2 gives bits, ``"e"`` nats.
+    {method}
     return_result : bool, default=False
 
     Returns
@@ -148,10 +217,12 @@ def renyi_entropy(Z, *, alpha=1.01, kernel="gaussian", sigma="median", base=2,
     float or Result
         Between 0 (one direction / all points identical) and ``log n_samples``.
     """
-    return _renyi_entropy(Z, alpha, kernel, sigma, base, return_result, "renyi_entropy")
+    return _renyi_entropy(Z, alpha, kernel, sigma, base, method, method_options, return_result,
+                          "renyi_entropy")
 
 
-def _renyi_entropy(Z, alpha, kernel, sigma, base, return_result, caller):
+def _renyi_entropy(Z, alpha, kernel, sigma, base, method, method_options, return_result,
+                   caller):
     check_bool(return_result, "return_result", caller)
     check_sigma(sigma, "sigma", caller)
     alpha = _check_alpha(alpha, caller)
@@ -159,28 +230,30 @@ def _renyi_entropy(Z, alpha, kernel, sigma, base, return_result, caller):
     log_base, unit = resolve_base(base, caller)
     X = check_embeddings(Z, caller=caller)
     with stopwatch() as clock:
-        K, s = gram_matrix(X, kernel, sigma, caller)
-        lam = _normalised_eigenvalues(K)
-        nats = renyi_of_weights(lam, alpha)
-    params = {"alpha": alpha, "kernel": kernel, "sigma": s, "base": base}
-    return finish(caller, nats / log_base, unit, params, clock[0], {"eigenvalues": lam},
-                  return_result)
+        nats, s, details = _kernel_renyi(X, alpha, kernel, sigma, "auto", method,
+                                         method_options, caller)
+    if "standard_error" in details:
+        details["standard_error"] /= log_base
+    params = {"alpha": alpha, "kernel": kernel, "sigma": s, "base": base, "method": method}
+    return finish(caller, nats / log_base, unit, params, clock[0], details, return_result)
 
 
-def von_neumann_entropy(Z, *, kernel="gaussian", sigma="median", base=2, return_result=False):
+def von_neumann_entropy(Z, *, kernel="gaussian", sigma="median", base=2, method="auto",
+                        method_options=None, return_result=False):
     """Von Neumann entropy ``-tr(A log A)`` of the trace-normalised kernel matrix ``A``.
 
     Parameters
     ----------
     Z : array-like of shape (n_samples, n_features)
-    kernel, sigma, base, return_result : see :func:`renyi_entropy`
+    kernel, sigma, base, method, method_options, return_result : see :func:`renyi_entropy`
 
     Returns
     -------
     float or Result
         Between 0 and ``log n_samples`` in the unit of ``base``.
     """
-    return _renyi_entropy(Z, 1.0, kernel, sigma, base, return_result, "von_neumann_entropy")
+    return _renyi_entropy(Z, 1.0, kernel, sigma, base, method, method_options, return_result,
+                          "von_neumann_entropy")
 
 
 def _label_gram(codes):
@@ -235,8 +308,8 @@ def renyi_mi(Z, Y, *, alpha=1.01, kernel="gaussian", sigma="median", sigma_y="me
     return finish(caller, nats / log_base, unit, params, clock[0], details, return_result)
 
 
-def vendi_score(Z, *, q=1.0, kernel="cosine", sigma="median", dual="auto",
-                return_result=False):
+def vendi_score(Z, *, q=1.0, kernel="cosine", sigma="median", dual="auto", method="auto",
+                method_options=None, return_result=False):
     """Vendi score of order ``q``: the effective number of distinct samples.
 
     Parameters
@@ -254,6 +327,7 @@ def vendi_score(Z, *, q=1.0, kernel="cosine", sigma="median", dual="auto",
         Use the D x D matrix ``X^T X`` (same non-zero eigenvalues as the
         N x N kernel) for the linear and cosine kernels; ``"auto"`` does so
         when ``n_samples > n_features``.
+    {method}
     return_result : bool, default=False
 
     Returns
@@ -277,26 +351,20 @@ def vendi_score(Z, *, q=1.0, kernel="cosine", sigma="median", dual="auto",
             f"The 'dual' parameter of {caller} must be 'auto', True or False. Got {dual!r} "
             f"instead.")
     X = check_embeddings(Z, caller=caller)
-    n, d = X.shape
     if dual is True and kernel == "gaussian":
         raise InvalidParameterError(
             "vendi_score has no exact dual (D x D) form for the Gaussian kernel. Pass "
             "kernel='cosine' or 'linear', or dual=False.")
-    use_dual = kernel != "gaussian" and (dual is True or (dual == "auto" and n > d))
     with stopwatch() as clock:
-        s = None
-        if use_dual:
-            F = np.asarray(X, dtype=np.float64)
-            F = _row_normalise(F) if kernel == "cosine" else F
-            C = np.ascontiguousarray(F.T) @ F
-            lam = _normalised_eigenvalues(C)
-        else:
-            K, s = gram_matrix(X, kernel, sigma, caller)
-            lam = _normalised_eigenvalues(K)
-        value = float(np.exp(renyi_of_weights(lam, q)))
-    params = {"q": q, "kernel": kernel, "sigma": s, "dual": use_dual}
-    return finish(caller, value, "effective samples", params, clock[0],
-                  {"eigenvalues": lam}, return_result)
+        nats, s, details = _kernel_renyi(X, q, kernel, sigma, dual, method, method_options,
+                                         caller)
+        value = float(np.exp(nats))
+    if "standard_error" in details:  # delta method: d exp(H) = exp(H) dH
+        details["standard_error"] *= value
+    params = {"q": q, "kernel": kernel, "sigma": s, "dual": details.pop("dual"),
+              "method": method}
+    return finish(caller, value, "effective samples", params, clock[0], details,
+                  return_result)
 
 
 def nuclear_norm(Z, *, normalize=True, return_result=False):
@@ -389,3 +457,7 @@ def cs_mi(Z, Y, *, sigma="median", sigma_y="median", y_kind="auto", base=2,
         nats = max(np.log(v_joint) + np.log(v_prod) - 2.0 * np.log(v_cross), 0.0)
     params = {"sigma": s, "sigma_y": sy, "y_kind": kind, "base": base}
     return finish(caller, nats / log_base, unit, params, clock[0], {}, return_result)
+
+
+renyi_entropy.__doc__ = renyi_entropy.__doc__.replace("{method}", _METHOD_DOC)
+vendi_score.__doc__ = vendi_score.__doc__.replace("{method}", _METHOD_DOC)
