@@ -18,6 +18,7 @@ import numpy as np
 import scipy.linalg
 
 from ._validation import InvalidParameterError
+from .slq import block_lanczos
 
 __all__ = [
     "PRECISIONS",
@@ -307,8 +308,8 @@ def float32_error_forecast(M, t, *, trivial_vector=None, keep_trivial=None, n_pr
         As in :func:`float32_error_estimate`.
     n_probes, n_steps : int
         Block size and number of blocks of the Lanczos run
-        (``n_probes * n_steps`` products with ``M``: about 3 % of the cost of
-        the solve at n = 4000).
+        (``n_probes * n_steps`` products with ``M``: 3-5 % of the cost of the
+        solve at n = 4000).
     seed : int
         Seed of the Rademacher probes.
 
@@ -320,9 +321,6 @@ def float32_error_forecast(M, t, *, trivial_vector=None, keep_trivial=None, n_pr
         of eigenvalues it stands for, as if the sum of the eigenvalue errors
         were known to be 0: the term it fixes needs the computed eigenvalues.
     """
-    # Local import: slq builds on this module's conventions, not the reverse.
-    from .slq import block_lanczos
-
     n = M.shape[0]
     b = max(1, min(n_probes, n // 4))
     m = max(1, min(n_steps, (n // 2) // b))

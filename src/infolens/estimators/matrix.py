@@ -8,7 +8,8 @@
   ``I = S(A) + S(B) - S(A o B)``.  ``alpha = 1`` is the von Neumann entropy.
 * Vendi score (Friedman & Dieng, "The Vendi Score", TMLR 2023) and its order-q
   family (Pasarkar & Dieng 2024): ``exp`` of the order-q entropy of the
-  eigenvalues of ``K / n``; the D x D dual form ``X^T X / n`` is used for
+  eigenvalues of ``K / n``; the D x D dual form ``X^T X / n`` is used (here and
+  for the Renyi and von Neumann entropies) for
   linear and cosine kernels when ``n > D``.
 * Matrix nuclear norm of the row-normalised embeddings (sum of singular values).
 * Cauchy-Schwarz quadratic mutual information (Principe 2010; Yu et al.,
@@ -102,10 +103,10 @@ _METHOD_DOC = """method : {"auto", "exact", "slq"}, default="auto"
         all eigenvalues of the N x N matrix.  ``"slq"``: stochastic Lanczos
         quadrature from products with the kernel, never stored N x N when
         memory is short; the result's ``standard_error`` is its uncertainty;
-        finite positive orders only.  Orders below 1 weigh the many
-        eigenvalues of a smooth kernel that lie at round-off level, where
-        neither method is accurate (differences ~1e-4 bits).  ``"auto"``: exact up to 4096 points,
-        SLQ above, with the memory guard of :mod:`infolens.engine`.
+        finite positive orders only.  ``"auto"``: exact up to 4096 points,
+        SLQ above, with the memory guard of :mod:`infolens.engine`.  Orders
+        below 1 weigh the many eigenvalues of a smooth kernel that lie at
+        round-off level, where neither method is accurate (~1e-4 bits).
     method_options : dict, optional
         SLQ settings, as for :func:`infolens.dse` (``n_probes``, ``n_steps``,
         ``max_batches``, ``storage``, ``memory_limit``)."""
