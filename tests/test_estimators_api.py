@@ -41,6 +41,18 @@ def test_dispatch_equals_direct_call():
     assert infolens.mutual_information(Z, y) == infolens.dsmi(Z, y)
 
 
+def test_spectral_method_reaches_the_measure_as_its_own_method():
+    Z = np.random.default_rng(0).standard_normal((300, 3))
+    y = np.arange(300) % 3
+    assert infolens.entropy(Z, spectral_method="slq") == infolens.dse(Z, method="slq")
+    assert infolens.entropy(Z, method="von_neumann", spectral_method="slq") == \
+        infolens.von_neumann_entropy(Z, method="slq")
+    assert infolens.mutual_information(Z, y, spectral_method="slq", n_repeats=2) == \
+        infolens.dsmi(Z, y, method="slq", n_repeats=2)
+    with pytest.raises(infolens.InvalidParameterError, match="has no spectral method"):
+        infolens.mutual_information(Z, y, method="ksg", spectral_method="slq")
+
+
 def test_dispatch_errors_list_options():
     Z = np.zeros((10, 2))
     with pytest.raises(infolens.InvalidParameterError, match="'ksg'.*list_methods"):

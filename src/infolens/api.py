@@ -144,6 +144,16 @@ def _call(info, caller, args, kwargs):
     accepted = [p for p in inspect.signature(func).parameters.values()
                 if p.kind == inspect.Parameter.KEYWORD_ONLY]
     names = {p.name for p in accepted}
+    if "spectral_method" in kwargs:
+        # 'method' names the estimator here; the function's own 'method' is the
+        # spectral method (exact, slq, ...).
+        if "method" not in names:
+            raise InvalidParameterError(
+                f"{caller}(method={info.name!r}) has no spectral method; drop "
+                f"spectral_method={kwargs['spectral_method']!r} (it applies to the spectral "
+                f"measures, e.g. method='dse', spectral_method='slq').")
+        kwargs = dict(kwargs)
+        kwargs["method"] = kwargs.pop("spectral_method")
     unknown = sorted(set(kwargs) - names)
     if unknown:
         raise InvalidParameterError(
@@ -166,6 +176,8 @@ def entropy(Z, method="dse", **kwargs):
     **kwargs
         Keyword arguments of that method's function (e.g. ``base="e"``,
         ``t=3``); unknown names are refused with the accepted ones listed.
+        The function's own ``method`` (``"exact"``, ``"slq"`` ... of the
+        spectral measures) is passed as ``spectral_method``.
 
     Returns
     -------
@@ -189,7 +201,9 @@ def mutual_information(Z, Y, method="dsmi", **kwargs):
         ``"csmi"``, ``"ksg"``, ``"mine"``, ``"nwj"``, ``"infonce"``, ``"renyi"``,
         ``"cs"``, ``"compressed"``, ``"adaptive_binning"``.
     **kwargs
-        Keyword arguments of that method's function.
+        Keyword arguments of that method's function; its own ``method``
+        (``"exact"``, ``"slq"`` ... of the spectral measures) is passed as
+        ``spectral_method``.
 
     Returns
     -------
