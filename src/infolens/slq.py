@@ -27,8 +27,9 @@ Estimator
 5. ``Z`` and ``G`` come from the same probes, and the standard error of DSE
    is the spread over probes of the linearised combination
    ``(1/Z + G/Z^2) Z_j - G_j / Z`` (delta method), combined in quadrature
-   with a quadrature-error proxy (the change of the estimate between the last
-   two Lanczos steps) and, for operators multiplied in float32, a
+   with a quadrature-error estimate (the geometric tail, Aitken-style, of
+   the changes over the last two Lanczos steps: ``d1 r / (1 - r)`` with
+   ``r = d1 / d2``, at least ``d1``) and, for operators multiplied in float32, a
    precision-error proxy (the change when Ritz values are moved towards 0 by
    the rounding level ``eps32``), with a floor of ``SE_FLOOR``.  The probe seed is fixed,
    so repeated calls on nearby operators use common random numbers.
@@ -52,6 +53,10 @@ RESIDUAL_TOL = 1e-4
 #: and the largest number of batches.
 TARGET_SE = 0.002
 MAX_BATCHES = 4
+
+#: Largest convergence rate per Lanczos step assumed by the quadrature-error
+#: estimate (the remaining error is then at most 9 times the last step's change).
+MAX_RATE = 0.9
 
 #: Rounding floor (nats) of the reported standard error: float64 arithmetic
 #: alone leaves errors of 1e-16 to 1e-10 that no probe spread shows.
@@ -268,12 +273,11 @@ def _one_batch(op, t, keep_trivial, b, m, rng, residual_tol, label):
     with Progress(m, f"{label} n={n}") as bar:
         T, R0, B_last = block_lanczos(op.matmat, R, m, lock=v, progress=bar, rng=rng)
     Zj, Gj, theta, converged = _quadrature(T, R0, B_last, b, t, keep_trivial, residual_tol)
-    # quadrature error proxy: the same estimate from one Lanczos step fewer
+    # quadrature error proxy: the same estimates from one and two Lanczos steps fewer
     prev = None
-    if m >= 3:
-        k = (m - 1) * b
-        prev = _quadrature(T[:k, :k], R0, T[k:, k - b : k], b, t, keep_trivial,
-                           residual_tol)[:2]
+    if m >= 4:
+        prev = [_quadrature(T[:k, :k], R0, T[k:k + b, k - b:k], b, t, keep_trivial,
+                            residual_tol)[:2] for k in ((m - 1) * b, (m - 2) * b)]
     # rounding of float32 products blurs eigenvalues below ``noise_level``
     shrunk = None
     delta = float(getattr(op, "noise_level", 0.0) or 0.0)
@@ -334,8 +338,9 @@ def slq_entropy(op, t, *, keep_trivial=True, n_probes=None, n_steps=None, seed=0
             break
     bias = 0.0
     if all(p is not None for p in prevs):
-        bias = abs(H - _combine(np.concatenate([p[0] for p in prevs]),
-                                np.concatenate([p[1] for p in prevs]))[0])
+        H1, H2 = (_combine(np.concatenate([p[i][0] for p in prevs]),
+                           np.concatenate([p[i][1] for p in prevs]))[0] for i in (0, 1))
+        bias = _geometric_tail(H, H1, H2)
     precision_error = 0.0
     if all(x is not None for x in shrunks):
         precision_error = abs(H - _combine(np.concatenate([x[0] for x in shrunks]),
@@ -353,16 +358,31 @@ def slq_entropy(op, t, *, keep_trivial=True, n_probes=None, n_steps=None, seed=0
     )
 
 
+def _geometric_tail(x0, x1, x2):
+    """Remaining error of an iterate ``x0`` whose predecessors were ``x1``, ``x2``.
+
+    Assumes geometric convergence (Aitken): with ``d1 = |x0 - x1|``, ``d2 =
+    |x1 - x2|`` and rate ``r = d1 / d2`` (at most ``MAX_RATE``), the steps
+    still to come add up to ``d1 r / (1 - r)``; never less than ``d1``.
+    """
+    d1, d2 = abs(x0 - x1), abs(x1 - x2)
+    r = min(d1 / d2, MAX_RATE) if d2 > 0 else 0.0
+    return max(d1, d1 * r / (1.0 - r))
+
+
 def _log_z_error(Zs, prevs, shrunks):
     """Standard error of ``log Z`` (the Renyi entropies' trace), built like the DSE's:
-    probe spread, change over the last Lanczos step, float32 rounding proxy."""
+    probe spread, geometric tail of the Lanczos steps, float32 rounding proxy."""
     Zj = np.concatenate(Zs)
     Z = float(Zj.mean())
     if Z <= 0:
         return 0.0
     parts = [np.std(Zj, ddof=1) / np.sqrt(Zj.size) / Z, SE_FLOOR]
-    for others in (prevs, shrunks):
-        if all(x is not None for x in others):
-            other = float(np.concatenate([x[0] for x in others]).mean())
-            parts.append(abs(np.log(Z) - np.log(other)) if other > 0 else 0.0)
+    if all(x is not None for x in prevs):
+        Z1, Z2 = (float(np.concatenate([p[i][0] for p in prevs]).mean()) for i in (0, 1))
+        if Z1 > 0 and Z2 > 0:
+            parts.append(_geometric_tail(np.log(Z), np.log(Z1), np.log(Z2)))
+    if all(x is not None for x in shrunks):
+        other = float(np.concatenate([x[0] for x in shrunks]).mean())
+        parts.append(abs(np.log(Z) - np.log(other)) if other > 0 else 0.0)
     return float(np.sqrt(np.sum(np.square(parts))))
