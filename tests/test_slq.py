@@ -123,3 +123,15 @@ def test_ritz_values_outside_unit_interval_are_clipped():
     truth = entropy_nats(np.clip(eigs, -1, 1), 1, True)
     assert np.isfinite(est.entropy)
     assert abs(est.entropy - truth) < 1e-3
+
+
+def test_geometric_tail_is_exact_on_a_geometric_sequence():
+    from infolens.slq import MAX_RATE, _geometric_tail
+
+    limit, r = 2.0, 0.5
+    x = [limit + 3.0 * r**k for k in (10, 9, 8)]  # x0 (latest), x1, x2
+    assert _geometric_tail(*x) == pytest.approx(abs(x[0] - limit), rel=1e-9)
+    # A stalled sequence is capped at rate MAX_RATE; a converged one gives its last change.
+    assert _geometric_tail(1.0, 1.1, 1.2) == pytest.approx(0.1 * MAX_RATE / (1 - MAX_RATE))
+    assert _geometric_tail(1.0, 1.0, 1.0) == 0.0
+    assert _geometric_tail(1.0, 1.01, 1.01) == pytest.approx(0.01)
