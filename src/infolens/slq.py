@@ -275,7 +275,7 @@ def _one_batch(op, t, keep_trivial, b, m, rng, residual_tol, label):
     Zj, Gj, theta, converged = _quadrature(T, R0, B_last, b, t, keep_trivial, residual_tol)
     # quadrature error proxy: the same estimates from one and two Lanczos steps fewer
     prev = None
-    if m >= 4:
+    if m >= 3:
         prev = [_quadrature(T[:k, :k], R0, T[k:k + b, k - b:k], b, t, keep_trivial,
                             residual_tol)[:2] for k in ((m - 1) * b, (m - 2) * b)]
     # rounding of float32 products blurs eigenvalues below ``noise_level``
