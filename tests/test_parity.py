@@ -22,6 +22,13 @@ TOL_BITS = 1e-6
 PRESET = "dse-dsmi"
 
 
+def _sigma_kwargs(sigma):
+    """The bandwidth as dse-dsmi and infolens spell it; nothing when it is the default."""
+    if sigma is None:
+        return {}, {}
+    return {"gaussian_kernel_sigma": sigma}, {"sigma": sigma}
+
+
 def _embeddings(rng, n, d, kind, labels=None):
     if kind == "normal":
         return rng.normal(size=(n, d))
@@ -79,8 +86,7 @@ DSE_CASES = [
 def test_dse_parity(reference, seed, n, d, data, t, sigma, max_n):
     rng = np.random.default_rng(seed)
     Z = _embeddings(rng, n, d, data)
-    ref_kw = {} if sigma is None else {"gaussian_kernel_sigma": sigma}
-    our_kw = {} if sigma is None else {"sigma": sigma}
+    ref_kw, our_kw = _sigma_kwargs(sigma)
     if max_n is not None:
         ref_kw.update(max_N=max_n, random_seed=seed)
         our_kw.update(max_n=max_n, random_state=seed)
@@ -102,8 +108,7 @@ FLOAT32_CASES = [
 def test_dse_parity_float32_path(reference, seed, n, d, data, t, sigma):
     rng = np.random.default_rng(seed)
     Z = _embeddings(rng, n, d, data)
-    ref_kw = {} if sigma is None else {"gaussian_kernel_sigma": sigma}
-    our_kw = {} if sigma is None else {"sigma": sigma}
+    ref_kw, our_kw = _sigma_kwargs(sigma)
     expected = reference.dse.diffusion_spectral_entropy(Z, t=t, **ref_kw)
     res = infolens.dse(Z, preset=PRESET, t=t, return_result=True, **our_kw)
     assert res.details["precision_used"] == "float32"  # the path under test was taken
@@ -122,8 +127,7 @@ MATRIX_ENTRY_CASES = [
 def test_dse_matrix_entry_parity(reference, seed, n, d, data, t, sigma):
     rng = np.random.default_rng(seed)
     Z = _embeddings(rng, n, d, data)
-    ref_kw = {} if sigma is None else {"gaussian_kernel_sigma": sigma}
-    our_kw = {} if sigma is None else {"sigma": sigma}
+    ref_kw, our_kw = _sigma_kwargs(sigma)
     expected = reference.dse.diffusion_spectral_entropy(
         Z, t=t, matrix_entry_entropy=True, **ref_kw)
     got = infolens.dse(Z, preset=PRESET, t=t, matrix_entry=True, **our_kw)
@@ -171,8 +175,7 @@ ASE_CASES = [
 def test_ase_parity(reference, seed, n, d, data, adjacency, anisotropic, k, sigma, max_n):
     rng = np.random.default_rng(seed)
     Z = _embeddings(rng, n, d, data)
-    ref_kw = {} if sigma is None else {"gaussian_kernel_sigma": sigma}
-    our_kw = {} if sigma is None else {"sigma": sigma}
+    ref_kw, our_kw = _sigma_kwargs(sigma)
     if max_n is not None:
         ref_kw.update(max_N=max_n, random_seed=seed)
         our_kw.update(max_n=max_n, random_state=seed)

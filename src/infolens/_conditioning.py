@@ -91,9 +91,8 @@ def partition_mi(Z, partition, entropy_of, *, n_repeats, random_state, parity, m
     n = Z.shape[0]
     py_rng = random.Random()
 
-    estimator_error = []  # per group: SE of its conditional term + SE of its subsets' mean
-
     def capped_entropy(X):
+        """(value, standard error or 0) of the entropy of ``X``."""
         if max_n is not None and X.shape[0] > max_n:
             if parity:
                 X = X[reference_subsample(X.shape[0], max_n, 0, py_rng)]
@@ -101,13 +100,12 @@ def partition_mi(Z, partition, entropy_of, *, n_repeats, random_state, parity, m
                 X = X[subsample(X.shape[0], max_n, random_state)]
         out = entropy_of(X)
         value, se = out if isinstance(out, tuple) else (out, None)
-        errors.append(0.0 if se is None else float(se))
-        return value
+        return value, 0.0 if se is None else float(se)
 
     groups = []
+    estimator_error = []  # per group: SE of its conditional term + SE of its subsets' mean
     for k, (label, idx) in enumerate(partition.indices()):
-        errors = []
-        conditional = capped_entropy(Z[idx])
+        conditional, conditional_se = capped_entropy(Z[idx])
         size = idx.size
         if parity:
             if random_state is not None:
@@ -115,14 +113,15 @@ def partition_mi(Z, partition, entropy_of, *, n_repeats, random_state, parity, m
             # Draw and evaluate in turn: a capped evaluation re-seeds the shared
             # generator (as dse-dsmi's entropies re-seed Python's global one),
             # which changes the draws that follow it.
-            subsets = [capped_entropy(Z[np.array(py_rng.sample(range(n), k=size))])
-                       for _ in range(n_repeats)]
+            draws = [capped_entropy(Z[np.array(py_rng.sample(range(n), k=size))])
+                     for _ in range(n_repeats)]
         else:
             seed = None if random_state is None else [random_state, k]
             rng = np.random.default_rng(seed)
-            subsets = [capped_entropy(Z[np.sort(rng.choice(n, size, replace=False))])
-                       for _ in range(n_repeats)]
-        estimator_error.append(errors[0] + sum(errors[1:]) / n_repeats)
+            draws = [capped_entropy(Z[np.sort(rng.choice(n, size, replace=False))])
+                     for _ in range(n_repeats)]
+        subsets = [value for value, _ in draws]
+        estimator_error.append(conditional_se + sum(se for _, se in draws) / n_repeats)
         groups.append(
             {
                 "group": label.item() if hasattr(label, "item") else label,

@@ -34,7 +34,7 @@ from ._validation import (
 )
 from .kernels import (
     BANDWIDTH_RULES,
-    DiffusionOperator,
+    diffusion_from_affinity,
     diffusion_operator,
     gaussian_affinity,
     resolve_bandwidth,
@@ -230,14 +230,7 @@ def _operator(X, s, sigma, alpha):
     embeddings its kernel is evaluated in float32, as the reference does."""
     if not getattr(s, "reference_float32", False) or alpha > 0:
         return diffusion_operator(X, sigma, alpha)
-    M = _reference_float32_affinity(X, sigma)
-    degree = M.sum(axis=1)
-    scale = 1.0 / np.sqrt(degree)
-    M *= scale[:, None]
-    M *= scale[None, :]
-    v = np.sqrt(degree)
-    v /= np.linalg.norm(v)
-    return DiffusionOperator(M, v, sigma, 0.0)
+    return diffusion_from_affinity(_reference_float32_affinity(X, sigma), sigma)
 
 
 def _entry_entropy_value(Z, s, sigma):

@@ -283,18 +283,7 @@ def slq_dse(X, sigma, *, plan, t, alpha, keep_trivial, log_base, precision, opti
     est = slq_entropy(op, t, keep_trivial=keep_trivial, n_probes=options["n_probes"],
                       n_steps=options["n_steps"], seed=seed, label=f"{caller} {plan.method}",
                       max_batches=int(options["max_batches"]))
-    details = {
-        "method": plan.method,
-        "storage": plan.storage,
-        "standard_error": est.standard_error / log_base,
-        "n_probes": est.n_probes,
-        "n_steps": est.n_steps,
-        "krylov_dim": est.krylov_dim,
-        "n_deflated": est.details["n_deflated"],
-        "n_batches": est.details["n_batches"],
-        "memory_estimate_bytes": plan.need_bytes,
-        "operator": dict(op.details),
-    }
+    details = _slq_details(est, plan, op, est.standard_error / log_base)
     if cache is not None:
         cache.put(key, entropy=est.entropy, standard_error=est.standard_error)
         details["cache"] = "miss"
@@ -475,15 +464,20 @@ def slq_kernel_renyi(X, sigma, order, *, plan, precision, options, caller, seed=
         log_sum = np.log(est.Z) + order * np.log(op.scale / X.shape[0])
         nats = float(log_sum / (1.0 - order))
         se = est.details["log_z_standard_error"] / abs(1.0 - order)
-    details = {
-        "method": "slq",
+    return nats, _slq_details(est, plan, op, float(se))
+
+
+def _slq_details(est, plan, op, standard_error):
+    """The ``details`` of an SLQ result: method, storage, its standard error, Krylov sizes."""
+    return {
+        "method": plan.method,
         "storage": plan.storage,
-        "standard_error": float(se),
+        "standard_error": standard_error,
         "n_probes": est.n_probes,
         "n_steps": est.n_steps,
+        "krylov_dim": est.krylov_dim,
         "n_deflated": est.details["n_deflated"],
         "n_batches": est.details["n_batches"],
         "memory_estimate_bytes": plan.need_bytes,
         "operator": dict(op.details),
     }
-    return nats, details

@@ -26,6 +26,7 @@ from ._validation import InvalidParameterError, check_option
 __all__ = [
     "BANDWIDTH_RULES",
     "DiffusionOperator",
+    "diffusion_from_affinity",
     "diffusion_operator",
     "gaussian_affinity",
     "resolve_bandwidth",
@@ -188,14 +189,33 @@ def diffusion_operator(Z, sigma, alpha=0.0):
     """
     M = squared_distances(np.asarray(Z, dtype=np.float64))
     gaussian_affinity(M, sigma, out=M)
+    return diffusion_from_affinity(M, sigma, alpha)
+
+
+def diffusion_from_affinity(K, sigma, alpha=0.0):
+    """Normalise an affinity matrix, in place, into the symmetric diffusion matrix.
+
+    Parameters
+    ----------
+    K : ndarray of shape (n, n), float64
+        Symmetric non-negative affinity; overwritten with ``M``.
+    sigma : float
+        The bandwidth ``K`` was built with (recorded only).
+    alpha : float in [0, 1]
+        Density-normalisation power, as in :func:`diffusion_operator`.
+
+    Returns
+    -------
+    DiffusionOperator
+    """
     if alpha > 0:
-        q = M.sum(axis=1) ** -alpha
-        M *= q[:, None]
-        M *= q[None, :]
-    degree = M.sum(axis=1)
+        q = K.sum(axis=1) ** -alpha
+        K *= q[:, None]
+        K *= q[None, :]
+    degree = K.sum(axis=1)
     scale = 1.0 / np.sqrt(degree)
-    M *= scale[:, None]
-    M *= scale[None, :]
+    K *= scale[:, None]
+    K *= scale[None, :]
     v = np.sqrt(degree)
     v /= np.linalg.norm(v)
-    return DiffusionOperator(M, v, sigma, alpha)
+    return DiffusionOperator(K, v, sigma, alpha)

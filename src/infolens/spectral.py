@@ -278,8 +278,7 @@ def float32_error_estimate(values, t, deflated=True, *, trace=None, keep_trivial
     ``t`` and ``keep_trivial``.
     """
     values = np.asarray(values, dtype=np.float64)
-    scale = FLOAT32_ERROR_SCALE * np.sqrt(values.size)
-    delta = scale * _EPS32 * max(float(np.max(np.abs(values))), 1e-300)
+    delta = _eigenvalue_error(values.size, np.max(np.abs(values)))
     v = np.delete(values, int(np.argmin(np.abs(values)))) if deflated else values
     known_sum = None if trace is None else float(values.sum()) - float(trace)
     keeps = (True, False) if keep_trivial is None else (bool(keep_trivial),)
@@ -333,13 +332,17 @@ def float32_error_forecast(M, t, *, trivial_vector=None, keep_trivial=None, n_pr
     T, R0, _ = block_lanczos(matmat, probes, m)
     nodes, Y = np.linalg.eigh(T)
     weights = ((R0.T @ Y[:b]) ** 2).mean(axis=0)  # sums to n for Rademacher probes
-    delta = (FLOAT32_ERROR_SCALE * np.sqrt(n) * _EPS32
-             * max(float(np.max(np.abs(nodes))), 1e-300))
+    delta = _eigenvalue_error(n, np.max(np.abs(nodes)))
     keeps = (True, False) if keep_trivial is None else (bool(keep_trivial),)
     return max(
         _entropy_error(nodes, t, delta, 0.0, v is not None and keep, weights=weights)
         for keep in keeps
     )
+
+
+def _eigenvalue_error(n, norm):
+    """The model's eigenvalue error of a single-precision solve: ``sqrt(n) eps32 ||A||``."""
+    return FLOAT32_ERROR_SCALE * np.sqrt(n) * _EPS32 * max(float(norm), 1e-300)
 
 
 def _entropy_error(v, t, delta, known_sum, with_one, weights=None):
