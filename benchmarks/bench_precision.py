@@ -2,10 +2,10 @@
 
 For each case (data kind, N, bandwidth) the deflated diffusion matrix is
 solved twice, in float64 (the truth: its own error is ~1e-13 bits) and in
-float32, exactly as :func:`infolens.spectral.symmetric_eigenvalues` does.  For
+float32, exactly as :func:`infolens.spectrum.exact.symmetric_eigenvalues` does.  For
 every diffusion time ``t`` and ``keep_trivial`` it prints the DSE in bits, the
 actual error ``|DSE_32 - DSE_64|``, the a-priori estimate that ``"auto"``
-uses (:func:`infolens.spectral.float32_error_estimate`), whether ``"auto"``
+uses (:func:`infolens.spectrum.exact.float32_error_estimate`), whether ``"auto"``
 accepts float32 (estimate <= 1e-6 bits and N >= 1024) and the time of each
 solve.  It checks that the estimate bounds the actual error wherever float32
 is accepted (exit status 1 otherwise) and reports how often it is accepted.
@@ -24,8 +24,8 @@ import time
 
 import numpy as np
 
-from infolens import spectral
-from infolens.kernels import diffusion_operator, resolve_bandwidth
+from infolens.spectrum import exact as spectral
+from infolens.kernels.gaussian import diffusion_operator, resolve_bandwidth
 
 DATA = ("uniform", "gaussian", "clustered", "manifold")
 SIGMAS = ("median", "rms", 10.0, 1.0, "0.3*median")

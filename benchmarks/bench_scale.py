@@ -97,23 +97,23 @@ def accuracy_sets():
 
 
 def exact_spectrum(X, sigma, alpha):
-    from infolens.kernels import diffusion_operator
-    from infolens.spectral import symmetric_eigenvalues
+    from infolens.kernels.gaussian import diffusion_operator
+    from infolens.spectrum.exact import symmetric_eigenvalues
 
     op = diffusion_operator(X, sigma, alpha)
     return symmetric_eigenvalues(op.matrix, op.trivial_vector, "float64", overwrite=True)
 
 
 def entropy_bits(spectrum, t, keep):
-    from infolens.spectral import spectral_entropy
+    from infolens.spectrum.exact import spectral_entropy
 
     return spectral_entropy(spectrum, t, keep_trivial=keep, log_base=np.log(2.0))
 
 
 def run_accuracy(args):
-    from infolens.kernels import resolve_bandwidth
-    from infolens.operators import gaussian_operator
-    from infolens.slq import slq_entropy
+    from infolens.kernels.gaussian import resolve_bandwidth
+    from infolens.kernels.operators import gaussian_operator
+    from infolens.spectrum.slq import slq_entropy
 
     rows = []
     print("| data set | sigma | t | trivial | exact (bits) | SLQ (bits) | error | SE | "

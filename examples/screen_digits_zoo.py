@@ -94,7 +94,7 @@ def main(argv=None):
 
     import yaml
 
-    from infolens.cli import main as infolens_main
+    from infolens.cli.main import main as infolens_main
 
     out = Path(args.out)
     start = time.perf_counter()

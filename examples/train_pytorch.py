@@ -14,7 +14,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 from infolens.monitor import Monitor, default_measures
-from infolens.report import write_report
+from infolens.runs.report import write_report
 
 
 def main():

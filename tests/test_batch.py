@@ -13,7 +13,7 @@ import pytest
 import infolens
 from infolens import InvalidParameterError
 from infolens.batch import ResultStore, load_manifest, make_tasks, run_batch
-from infolens.batch.engine import Progress, run_task
+from infolens.batch.executor import Progress, run_task
 from infolens.batch.inputs import extract
 
 
@@ -371,7 +371,7 @@ def test_extract_accepts_any_callable_and_encoders():
 def test_exported_run_folders_feed_infolens_report(emb_dir, tmp_path):
     pytest.importorskip("matplotlib")
     from infolens.batch.store import export_runs
-    from infolens.report import find_runs, write_report
+    from infolens.runs.report import find_runs, write_report
 
     entries = [{"embeddings": str(emb_dir / f"e{i}.npz"), "name": "runA", "step": 10 * (i + 1),
                 "layer": "fc"} for i in range(3)]
@@ -400,7 +400,7 @@ def test_exported_run_folders_feed_infolens_report(emb_dir, tmp_path):
 
 def test_without_dask_auto_runs_sequentially_and_dask_engines_explain(emb_dir, tmp_path,
                                                                       monkeypatch):
-    import infolens.batch.engine as engine_mod
+    import infolens.batch.executor as engine_mod
 
     monkeypatch.setattr(engine_mod, "_dask_available", lambda: False)
     tasks = make_tasks([{"embeddings": str(emb_dir / "z0.npy")}], ["dse"])

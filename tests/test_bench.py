@@ -7,7 +7,7 @@ import pytest
 
 from infolens.bench import accuracy, paper
 from infolens.bench.accuracy import AccuracyRow, check_requirements
-from infolens.cli import main
+from infolens.cli.main import main
 
 pytest.importorskip("matplotlib")
 

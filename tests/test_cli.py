@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 import infolens
-from infolens._io import DataFileError, load_array, load_labels
-from infolens.cli import build_parser, main
+from infolens.core.files import DataFileError, load_array, load_labels
+from infolens.cli.main import build_parser, main
 
 CORE = ("dse", "dsmi", "ase", "asmi", "cse", "csmi")
 
@@ -391,7 +391,7 @@ def test_argparse_errors_exit_2(argv, tmp_path, capsys, monkeypatch):
 
 # --------------------------------------------------------------------------- demo
 def test_demo_table_on_digits():
-    from infolens.cli_demo import run_digits_table
+    from infolens.cli.demo import run_digits_table
 
     buf = io.StringIO()
     rows = run_digits_table(buf, seed=0)

@@ -18,7 +18,7 @@ import pytest
 from scipy.spatial.distance import cdist
 
 import infolens
-from infolens import spectral
+from infolens.spectrum import exact as spectral
 
 LOG2 = np.log(2.0)
 
@@ -354,7 +354,7 @@ def test_auto_precision_is_float64_by_default_and_mixed_under_the_parity_preset(
 @pytest.mark.parametrize("sigma,t,keep", [(3.0, 2, True), (20.0, 1, True), (20.0, 1, False),
                                           (6.0, 3, False)])
 def test_float32_forecast_tracks_the_estimate_made_after_the_solve(sigma, t, keep):
-    from infolens.kernels import diffusion_operator
+    from infolens.kernels.gaussian import diffusion_operator
 
     op = diffusion_operator(8.0 * np.random.default_rng(5).normal(size=(1024, 8)), sigma)
     forecast = spectral.float32_error_forecast(op.matrix, t, trivial_vector=op.trivial_vector,
@@ -416,7 +416,7 @@ def test_every_public_name_resolves():
 def test_large_t_without_the_trivial_eigenvalue_does_not_underflow():
     # Two tied eigenvalues of 0.5 after dropping the trivial 1: 0.5**2000 underflows to 0 in
     # float64, but the two normalised powers are equal, so the entropy is exactly 1 bit.
-    from infolens.spectral import spectral_entropy
+    from infolens.spectrum.exact import spectral_entropy
 
     assert spectral_entropy(np.array([0.5, -0.5, 0.0]), 2000) == pytest.approx(1.0, abs=1e-12)
 
@@ -427,7 +427,7 @@ def test_large_t_without_the_trivial_eigenvalue_does_not_underflow():
 
 
 def test_result_interval_is_value_plus_minus_z_standard_errors():
-    from infolens._result import Result
+    from infolens.core.result import Result
 
     res = Result("dse", 2.0, "bits", {}, details={"standard_error": 0.1})
     assert res.standard_error == 0.1

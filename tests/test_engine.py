@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 import infolens
-import infolens._progress as progress
+import infolens.core.progress as progress
 from infolens import InvalidParameterError
-from infolens.cache import SpectrumCache, content_key
-from infolens.engine import plan_method
+from infolens.spectrum.cache import SpectrumCache, content_key
+from infolens.spectrum.engine import plan_method
 
 
 def blobs(n=600, d=6, seed=0):
@@ -24,9 +24,9 @@ def blobs(n=600, d=6, seed=0):
 
 def test_auto_switches_to_slq_with_one_log_line(caplog):
     X = blobs(4000, 4)
-    opts = dict(infolens.engine.METHOD_OPTIONS)
-    exact_need = infolens.engine.exact_bytes(4000)
-    slq_need = infolens.engine._slq_bytes(4000, 4, "dense32", opts)
+    opts = dict(infolens.spectrum.engine.METHOD_OPTIONS)
+    exact_need = infolens.spectrum.engine.exact_bytes(4000)
+    slq_need = infolens.spectrum.engine._slq_bytes(4000, 4, "dense32", opts)
     assert slq_need < exact_need
     limit = {"memory_limit": (exact_need + slq_need) // 2}
     with caplog.at_level(logging.WARNING, logger="infolens"):
@@ -49,12 +49,12 @@ def test_huge_request_is_refused_not_killed():
     with pytest.raises(InvalidParameterError, match="needs about"):
         plan_method(10**7, 128, "exact", "dse")
     with pytest.raises(InvalidParameterError, match="method='sparse'"):
-        plan_method(10**6, 128, "slq", "dse", options={**infolens.engine.METHOD_OPTIONS,
+        plan_method(10**6, 128, "slq", "dse", options={**infolens.spectrum.engine.METHOD_OPTIONS,
                                                       "memory_limit": 2**28})
 
 
 def test_storage_falls_back_to_tiled_when_dense_does_not_fit():
-    opts = {**infolens.engine.METHOD_OPTIONS, "memory_limit": 3 * 2**30}
+    opts = {**infolens.spectrum.engine.METHOD_OPTIONS, "memory_limit": 3 * 2**30}
     plan = plan_method(50_000, 64, "slq", "dse", options=opts)
     assert plan.storage == "tiled" and plan.need_bytes <= 3 * 2**30
     plan = plan_method(5_000, 64, "auto", "dse", options=opts)
@@ -289,8 +289,8 @@ def test_ase_and_asmi_with_slq_match_exact():
 
 
 def test_adjacency_operator_is_the_scaled_affinity():
-    from infolens.kernels import gaussian_affinity, squared_distances
-    from infolens.operators import AdjacencyOperator, gaussian_operator
+    from infolens.kernels.gaussian import gaussian_affinity, squared_distances
+    from infolens.kernels.operators import AdjacencyOperator, gaussian_operator
 
     X = blobs(200, 3)
     K = gaussian_affinity(squared_distances(X), 1.5)

@@ -61,7 +61,7 @@ def test_dispatch_errors_list_options():
         infolens.entropy(Z + np.arange(20).reshape(10, 2), method="renyi", sigmaa=1.0)
     with pytest.raises(infolens.InvalidParameterError, match="'kind' parameter"):
         infolens.list_methods("entropies")
-    from infolens.estimators._common import check_mi_inputs
+    from infolens.measures.common import check_mi_inputs
 
     with pytest.raises(infolens.InvalidParameterError, match="does not support labels"):
         check_mi_inputs(np.ones((10, 2)), np.arange(10) % 2, "x", supported=("continuous",))

@@ -5,7 +5,7 @@ import pytest
 
 import infolens
 from infolens import datasets
-from infolens.estimators.knn import TREE_MAX_DIM, count_within, knn_distances
+from infolens.measures.knn import TREE_MAX_DIM, count_within, knn_distances
 
 N = 5000
 TOL = 0.05  # nats, issue 4 item 5

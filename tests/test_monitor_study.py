@@ -8,8 +8,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from infolens.monitor import read_runlog  # noqa: E402
-from infolens.report import Run  # noqa: E402
-from infolens.study import (  # noqa: E402
+from infolens.runs.report import Run  # noqa: E402
+from infolens.bench.study import (  # noqa: E402
     REGIMES,
     StudyConfig,
     _init_weights,
@@ -134,7 +134,7 @@ def test_demo_command_names_the_report_folder_and_never_reuses_one(tmp_path, mon
     import argparse
     import io
 
-    import infolens.study as study
+    import infolens.bench.study as study
     from infolens import InvalidParameterError
 
     monkeypatch.chdir(tmp_path)

@@ -5,10 +5,10 @@ import warnings
 import numpy as np
 import pytest
 
-import infolens.operators as ops
+import infolens.kernels.operators as ops
 from infolens import InvalidParameterError
-from infolens.kernels import diffusion_operator
-from infolens.operators import (
+from infolens.kernels.gaussian import diffusion_operator
+from infolens.kernels.operators import (
     DenseKernelOperator,
     SparseKernelOperator,
     TiledKernelOperator,

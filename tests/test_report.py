@@ -7,9 +7,9 @@ import re
 import numpy as np
 import pytest
 
-from infolens.cli import main as cli_main
-from infolens.monitor.runlog import RunLog
-from infolens.report import final_values, find_runs, write_report
+from infolens.cli.main import main as cli_main
+from infolens.runs.runlog import RunLog
+from infolens.runs.report import final_values, find_runs, write_report
 
 
 def _fake_run(folder, group, seed, slope):

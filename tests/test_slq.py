@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from infolens.slq import block_lanczos, slq_entropy
+from infolens.spectrum.slq import block_lanczos, slq_entropy
 
 
 class MatrixOperator:
@@ -126,7 +126,7 @@ def test_ritz_values_outside_unit_interval_are_clipped():
 
 
 def test_geometric_tail_is_exact_on_a_geometric_sequence():
-    from infolens.slq import MAX_RATE, _geometric_tail
+    from infolens.spectrum.slq import MAX_RATE, _geometric_tail
 
     limit, r = 2.0, 0.5
     x = [limit + 3.0 * r**k for k in (10, 9, 8)]  # x0 (latest), x1, x2

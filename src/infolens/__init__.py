@@ -12,14 +12,14 @@ Every measure returns a float, or a :class:`Result` with the value, unit, the
 parameters actually used and timing when called with ``return_result=True``.
 """
 
-from ._progress import set_progress
-from ._result import Result
-from ._validation import InvalidParameterError
-from .diffusion import ase, asmi, dse, dsmi
-from .estimators import cse, csmi
-from . import datasets
-from .api import MethodInfo, entropy, list_methods, mutual_information
-from .estimators import (
+from infolens.core.progress import set_progress
+from infolens.core.result import Result
+from infolens.core.validation import InvalidParameterError
+from infolens.measures.diffusion import ase, asmi, dse, dsmi
+from infolens.measures import cse, csmi
+from infolens import datasets
+from infolens.api import MethodInfo, entropy, list_methods, mutual_information
+from infolens.measures import (
     adaptive_binning_mi,
     alpha_req,
     bootstrap_ci,

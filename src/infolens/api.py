@@ -13,7 +13,7 @@ import importlib
 import inspect
 from dataclasses import dataclass
 
-from ._validation import InvalidParameterError
+from infolens.core.validation import InvalidParameterError
 
 __all__ = ["MethodInfo", "entropy", "list_methods", "mutual_information"]
 

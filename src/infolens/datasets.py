@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import digamma, gammaln
 
-from ._validation import InvalidParameterError, check_int, check_option, check_real
+from infolens.core.validation import InvalidParameterError, check_int, check_option, check_real
 
 __all__ = [
     "TRANSFORMS",

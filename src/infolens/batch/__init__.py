@@ -11,9 +11,9 @@
 Dask, PyYAML and torch are imported only when used.
 """
 
-from .engine import BatchSummary, run_batch, run_task
-from .manifest import Manifest, Task, load_manifest, make_tasks
-from .store import ResultStore
+from infolens.batch.executor import BatchSummary, run_batch, run_task
+from infolens.batch.manifest import Manifest, Task, load_manifest, make_tasks
+from infolens.batch.store import ResultStore
 
 __all__ = [
     "BatchSummary",

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validation import InvalidParameterError
-from .manifest import import_callable
+from infolens.core.validation import InvalidParameterError
+from infolens.batch.manifest import import_callable
 
 __all__ = ["extract", "load_embeddings", "load_model", "load_probe", "load_task_input"]
 

@@ -58,7 +58,7 @@ import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .._validation import InvalidParameterError
+from infolens.core.validation import InvalidParameterError
 
 __all__ = [
     "ENTRY_KINDS",

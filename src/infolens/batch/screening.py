@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validation import InvalidParameterError, check_int, check_real
+from infolens.core.validation import InvalidParameterError, check_int, check_real
 
 __all__ = [
     "Correlation",
@@ -222,8 +222,8 @@ def screen_models(models, X, y=None, *, accuracies=None, measures=("dse", "dsmi"
         One row per model: ``name``, ``accuracy``, ``n_samples``,
         ``n_features`` and one column per measure (value in its unit).
     """
-    from .inputs import extract
-    from .manifest import canonical_json, resolve_measure
+    from infolens.batch.inputs import extract
+    from infolens.batch.manifest import canonical_json, resolve_measure
 
     items = list(models.items()) if isinstance(models, dict) else list(models)
     if not items:

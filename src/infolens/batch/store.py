@@ -24,7 +24,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from .._validation import InvalidParameterError
+from infolens.core.validation import InvalidParameterError
 
 __all__ = ["EXPORT_COLUMNS", "ResultStore", "check_export_path", "export_runs"]
 
@@ -162,7 +162,7 @@ class ResultStore:
         ----------
         task : Task
         outcome : dict
-            What :func:`infolens.batch.engine.run_task` returned: ``status``
+            What :func:`infolens.batch.executor.run_task` returned: ``status``
             ``"done"`` with ``value``, ``unit``, ``resolved_params``,
             ``details``, ``elapsed_s``, ``worker``; or ``"failed"`` with
             ``error``.
@@ -259,7 +259,7 @@ def export_runs(store, folder, *, group_by="name"):
     """
     import os
 
-    from ..monitor.runlog import RunLog
+    from infolens.runs.runlog import RunLog
 
     folder = Path(folder)
     runs = {}

@@ -2,8 +2,8 @@
 (:mod:`infolens.bench.accuracy`) and the DSE paper's synthetic experiments
 (:mod:`infolens.bench.paper`).  matplotlib is imported only to draw plots."""
 
-from .accuracy import AccuracyRow, check_requirements, run_accuracy, write_accuracy
-from .paper import run_paper, write_paper
+from infolens.bench.accuracy import AccuracyRow, check_requirements, run_accuracy, write_accuracy
+from infolens.bench.paper import run_paper, write_paper
 
 __all__ = [
     "AccuracyRow",

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import datasets
-from .._validation import InvalidParameterError
+from infolens import datasets
+from infolens.core.validation import InvalidParameterError
 
 __all__ = ["AccuracyRow", "check_requirements", "run_accuracy", "write_accuracy"]
 

@@ -16,7 +16,7 @@ import os
 
 import numpy as np
 
-from .. import datasets
+from infolens import datasets
 
 __all__ = ["PUBLISHED", "run_paper", "write_paper"]
 

@@ -10,12 +10,12 @@
 torch is imported only when a monitor is built.
 """
 
-from .hooks import REDUCE_RULES, LayerRecorder, reduce_output
-from .measures import Measure, as_measures, default_measures
-from .monitor import MODEL_LAYER, OVERHEAD_MEASURE, Monitor
-from .probe import ProbeSet
-from .runlog import RunLog, read_runlog
-from .schedule import Schedule
+from infolens.monitor.hooks import REDUCE_RULES, LayerRecorder, reduce_output
+from infolens.monitor.measures import Measure, as_measures, default_measures
+from infolens.monitor.monitor import MODEL_LAYER, OVERHEAD_MEASURE, Monitor
+from infolens.monitor.probe import ProbeSet
+from infolens.runs.runlog import RunLog, read_runlog
+from infolens.monitor.schedule import Schedule
 
 __all__ = [
     "LayerRecorder",

@@ -31,7 +31,7 @@ import difflib
 
 import numpy as np
 
-from .._validation import InvalidParameterError
+from infolens.core.validation import InvalidParameterError
 
 __all__ = ["LayerRecorder", "REDUCE_RULES", "reduce_output", "resolve_layers"]
 

@@ -29,7 +29,7 @@ except ImportError:  # pragma: no cover
             "'pip install lightning'."
         ) from exc
 
-from .monitor import Monitor
+from infolens.monitor.monitor import Monitor
 
 __all__ = ["InfolensCallback"]
 

@@ -13,8 +13,8 @@ import inspect
 import numbers
 import time
 
-from .._result import Result
-from .._validation import InvalidParameterError
+from infolens.core.result import Result
+from infolens.core.validation import InvalidParameterError
 
 __all__ = ["Measure", "default_measures", "as_measures"]
 
@@ -114,7 +114,7 @@ def default_measures(sigma="auto", *, t=1, n_repeats=5, suffix=None, random_stat
     -------
     list of Measure
     """
-    from ..diffusion import dse, dsmi
+    from infolens.measures.diffusion import dse, dsmi
 
     if suffix is None:
         suffix = "" if sigma == "auto" else f"@sigma={sigma:g}" if isinstance(

@@ -24,12 +24,12 @@ import warnings
 
 import numpy as np
 
-from .._validation import InvalidParameterError, check_int
-from .hooks import LayerRecorder
-from .measures import as_measures
-from .probe import ProbeSet
-from .runlog import RunLog
-from .schedule import Schedule
+from infolens.core.validation import InvalidParameterError, check_int
+from infolens.monitor.hooks import LayerRecorder
+from infolens.monitor.measures import as_measures
+from infolens.monitor.probe import ProbeSet
+from infolens.runs.runlog import RunLog
+from infolens.monitor.schedule import Schedule
 
 __all__ = ["Monitor", "MODEL_LAYER", "OVERHEAD_MEASURE"]
 
@@ -196,7 +196,7 @@ class Monitor:
             self.log = RunLog(os.path.join(self.run_dir, RUNLOG_NAME), fsync=fsync)
             _write_json_atomic(os.path.join(self.run_dir, SETTINGS_NAME), self.settings)
         if tensorboard:
-            from .tensorboard import TensorBoardSink
+            from infolens.monitor.tensorboard import TensorBoardSink
 
             folder = tensorboard if isinstance(tensorboard, (str, os.PathLike)) else (
                 os.path.join(self.run_dir, "tensorboard") if self.run_dir else None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import InvalidParameterError, to_numpy
+from infolens.core.validation import InvalidParameterError, to_numpy
 
 __all__ = ["ProbeSet"]
 
@@ -137,7 +137,7 @@ class ProbeSet:
         10-nearest-neighbour graph into ``n_clusters`` clusters, seed ``seed``); computed
         once and cached."""
         if self._x_partition is None:
-            from ..partition import spectral_clusters
+            from infolens.measures.partition import spectral_clusters
 
             self._x_partition = np.asarray(
                 spectral_clusters(self.flat_inputs(), self.n_clusters, self.seed),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._validation import check_bool, check_int, check_option
+from infolens.core.validation import check_bool, check_int, check_option
 
 __all__ = ["Schedule"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._validation import InvalidParameterError
+from infolens.core.validation import InvalidParameterError
 
 __all__ = ["TensorBoardSink", "tensorboard_available"]
 

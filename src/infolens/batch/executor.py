@@ -1,0 +1,440 @@
+"""Run the tasks of a manifest: sequentially, on a Dask LocalCluster, or on a cluster.
+
+The three engines call the same :func:`run_task` on the same task payloads
+with the same BLAS thread limit, so they store the same values.  Only the
+submitting process writes to the :class:`~infolens.batch.store.ResultStore`;
+each task is written once, when it finishes.
+
+Failures: a task that raises is run again, up to ``max_attempts`` times in
+all, and then stored as ``failed`` with its error; an
+:class:`~infolens.InvalidParameterError` (bad input, which fails the same way
+every time) is stored at once.  A worker that dies while
+holding tasks is handled by Dask, which moves them to the other workers; a
+task that keeps killing workers surfaces as an error and counts as a failed
+attempt.  ``timeout_s`` bounds the whole run and ``stall_timeout_s`` the wait
+for the next result: tasks unfinished by then are cancelled and left unstored
+(a later run computes them).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+
+from infolens.core.validation import InvalidParameterError, check_int, check_real
+
+__all__ = ["ENGINES", "BatchSummary", "Progress", "run_batch", "run_task"]
+
+ENGINES = ("auto", "sequential", "local", "dask")
+_BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+             "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def _json_safe(obj):
+    import numpy as np
+
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return obj.tolist() if obj.size <= 1000 else f"<array shape={obj.shape}>"
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    return repr(obj)
+
+
+def run_task(payload, blas_threads=1):
+    """Compute one task where it runs (a worker or the current process).
+
+    Parameters
+    ----------
+    payload : dict
+        :meth:`Task.payload`: the input ``source`` (paths and digests),
+        ``measure`` and ``params``.
+    blas_threads : int
+        Threads BLAS/OpenMP (and torch) may use inside this task.
+
+    Returns
+    -------
+    dict
+        ``{"status": "done", "value", "unit", "resolved_params", "details",
+        "elapsed_s", "worker"}`` or ``{"status": "failed", "error",
+        "worker"}``.  Errors are returned, not raised, so that any exception
+        (even one that cannot be pickled) reaches the store as text.
+    """
+    from threadpoolctl import threadpool_limits
+
+    from infolens.batch.manifest import resolve_measure
+
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    start = time.perf_counter()
+    try:
+        with threadpool_limits(limits=int(blas_threads)):
+            spec = resolve_measure(payload["measure"])
+            Z, Y = _cached_input(payload, blas_threads)
+            params = dict(payload["params"])
+            args = (Z,)
+            if spec.needs_reference:
+                if Y is None:
+                    raise InvalidParameterError(
+                        f"Measure {spec.name!r} needs labels, and the input has none (add a "
+                        f"labels file, Y in the .npz, or y in the probe set)."
+                    )
+                args = (Z, Y)
+            if spec.accepts_result:
+                params["return_result"] = True
+            out = spec.function(*args, **params)
+        if hasattr(out, "value") and hasattr(out, "unit"):
+            value, unit = float(out.value), out.unit
+            resolved = _json_safe(getattr(out, "params", {}))
+            details = _json_safe(getattr(out, "details", {}))
+        else:
+            value, unit, resolved, details = float(out), None, None, None
+        if value != value:
+            raise FloatingPointError(f"measure {spec.name!r} returned NaN")
+        return {
+            "status": "done", "value": value, "unit": unit, "resolved_params": resolved,
+            "details": details, "elapsed_s": time.perf_counter() - start, "worker": worker,
+            "n_samples": int(Z.shape[0]),
+        }
+    except Exception as exc:  # every error is data for the store
+        tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
+        return {
+            "status": "failed",
+            # Bad input fails the same way every time: do not run it again.
+            "retry": not isinstance(exc, InvalidParameterError),
+            "error": f"{type(exc).__name__}: {exc}".strip(),
+            "traceback": "".join(tb[-6:]),
+            "elapsed_s": time.perf_counter() - start,
+            "worker": worker,
+        }
+
+
+#: Embeddings extracted from models in this process, by input hash (the
+#: measures of one model entry usually run in a row on the same worker).
+_MODEL_CACHE = {}
+_MODEL_CACHE_SIZE = 2
+
+
+def _cached_input(payload, blas_threads):
+    from infolens.batch.inputs import load_task_input
+
+    source = payload["source"]
+    if source["kind"] == "embeddings":
+        return load_task_input(source, blas_threads=blas_threads)
+    key = payload["input_hash"]
+    if key not in _MODEL_CACHE:
+        value = load_task_input(source, blas_threads=blas_threads)
+        while len(_MODEL_CACHE) >= _MODEL_CACHE_SIZE:
+            _MODEL_CACHE.pop(next(iter(_MODEL_CACHE)))
+        _MODEL_CACHE[key] = value
+    return _MODEL_CACHE[key]
+
+
+@dataclass
+class BatchSummary:
+    """What a run did.
+
+    Attributes
+    ----------
+    engine : str
+        ``"sequential"``, ``"local"`` (a LocalCluster) or ``"dask"`` (an existing scheduler).
+    n_tasks : int
+        Tasks in the manifest.
+    skipped : int
+        Already stored as done before the run (not computed again).
+    done, failed : int
+        Tasks finished in this run, by outcome.
+    retried : int
+        Extra attempts made after failures.
+    remaining : int
+        Tasks left unfinished (timeout); not stored.
+    stopped : str or None
+        ``"timeout"`` or ``"stalled"`` when the run was cut short.
+    elapsed_s : float
+    """
+
+    engine: str
+    n_tasks: int
+    skipped: int = 0
+    done: int = 0
+    failed: int = 0
+    retried: int = 0
+    remaining: int = 0
+    stopped: str | None = None
+    elapsed_s: float = 0.0
+    errors: list = field(default_factory=list)
+
+    @property
+    def computed(self):
+        return self.done + self.failed
+
+    def line(self):
+        stopped = f" (stopped: {self.stopped})" if self.stopped else ""
+        return (f"{self.engine}: {self.n_tasks} tasks, {self.skipped} already stored, "
+                f"{self.done} done, {self.failed} failed, {self.remaining} unfinished{stopped}, "
+                f"{self.retried} retries, {self.elapsed_s:.1f} s")
+
+
+class Progress:
+    """A one-line text progress bar: done / failed / remaining.
+
+    Writes to ``stream`` (stderr by default); redraws in place on a terminal,
+    and prints at most ~20 lines otherwise.
+    """
+
+    def __init__(self, total, *, enabled=True, stream=None, width=30):
+        self.total, self.enabled, self.width = total, enabled, width
+        self.stream = stream or sys.stderr
+        self.done = self.failed = 0
+        self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._last = -1
+
+    def update(self, status):
+        if status == "done":
+            self.done += 1
+        else:
+            self.failed += 1
+        self.draw()
+
+    def draw(self, final=False):
+        if not self.enabled or self.total == 0:
+            return
+        finished = self.done + self.failed
+        step = max(1, self.total // 20)
+        if final and not self._tty and finished == self._last:
+            return
+        if not (self._tty or final or finished - self._last >= step):
+            return
+        self._last = finished
+        filled = int(self.width * finished / self.total)
+        bar = "#" * filled + "." * (self.width - filled)
+        text = (f"[{bar}] {finished}/{self.total}  done {self.done}  failed {self.failed}  "
+                f"remaining {self.total - finished}")
+        end = "\n" if (final or not self._tty) else ""
+        self.stream.write(("\r" if self._tty else "") + text + end)
+        self.stream.flush()
+
+
+def _dask_available():
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _check_scheduler(address):
+    if not isinstance(address, str) or "://" not in address:
+        raise InvalidParameterError(
+            f"The 'scheduler' address must look like tcp://HOST:PORT (as printed by 'dask "
+            f"scheduler'); got {address!r}."
+        )
+    return address
+
+
+def run_batch(tasks, store, *, engine="auto", scheduler=None, n_workers=2,
+              threads_per_worker=1, blas_threads=1, max_attempts=3, timeout_s=None,
+              stall_timeout_s=None, connect_timeout_s=30.0, progress=True, on_result=None,
+              client=None):
+    """Compute every task not yet stored and write each result once.
+
+    Parameters
+    ----------
+    tasks : Manifest or list of Task
+    store : ResultStore
+    engine : {"auto", "sequential", "local", "dask"}, default="auto"
+        ``"auto"``: ``"dask"`` when ``scheduler`` is given, else ``"local"``
+        (a ``LocalCluster`` on 127.0.0.1) when ``distributed`` is installed,
+        else ``"sequential"``.
+    scheduler : str, optional
+        Address of a running Dask scheduler, ``tcp://HOST:PORT``.
+    n_workers, threads_per_worker : int
+        Size of the LocalCluster (ignored by the other engines).
+    blas_threads : int, default=1
+        BLAS/OpenMP/torch threads inside each task (set with threadpoolctl
+        on the worker, whatever started it).
+    max_attempts : int, default=3
+        Runs of a raising task before it is stored as failed (bad input,
+        ``InvalidParameterError``, is not run again).
+    timeout_s : float, optional
+        Bound on the whole run in seconds; unfinished tasks are cancelled.
+    stall_timeout_s : float, optional
+        Dask engines: stop when no task has finished for this long (a
+        cluster that lost all its workers never finishes anything).
+    connect_timeout_s : float
+        Bound on reaching the scheduler.
+    progress : bool
+        Draw the progress bar on stderr.
+    on_result : callable, optional
+        Called as ``on_result(task, outcome)`` after each stored outcome.
+    client : distributed.Client, optional
+        Use this client instead of creating one.
+
+    Returns
+    -------
+    BatchSummary
+    """
+    caller = "run_batch"
+    tasks = list(getattr(tasks, "tasks", tasks))
+    if engine not in ENGINES:
+        from infolens.core.validation import check_option
+
+        check_option(engine, "engine", caller, ENGINES)
+    n_workers = check_int(n_workers, "n_workers", caller, low=1)
+    threads_per_worker = check_int(threads_per_worker, "threads_per_worker", caller, low=1)
+    blas_threads = check_int(blas_threads, "blas_threads", caller, low=1)
+    max_attempts = check_int(max_attempts, "max_attempts", caller, low=1)
+    timeout_s = check_real(timeout_s, "timeout_s", caller, low=0, closed_low=False, allow_none=True)
+    stall_timeout_s = check_real(stall_timeout_s, "stall_timeout_s", caller, low=0,
+                                 closed_low=False, allow_none=True)
+    if scheduler is not None:
+        _check_scheduler(scheduler)
+        if engine in ("sequential", "local"):
+            raise InvalidParameterError(
+                f"engine={engine!r} cannot use a scheduler address; drop one or the other."
+            )
+    if engine == "auto":
+        if scheduler is not None or client is not None:
+            engine = "dask"
+        else:
+            engine = "local" if _dask_available() else "sequential"
+    if engine in ("local", "dask") and not _dask_available():
+        raise InvalidParameterError(
+            f"engine={engine!r} needs Dask: pip install 'infolens[dask]' (dask[distributed]), "
+            f"or use engine='sequential'."
+        )
+    if engine == "dask" and scheduler is None and client is None:
+        raise InvalidParameterError("engine='dask' needs scheduler='tcp://HOST:PORT'.")
+
+    start = time.perf_counter()
+    stored = store.done_keys()
+    todo = [t for t in tasks if t.key not in stored]
+    summary = BatchSummary(engine=engine, n_tasks=len(tasks), skipped=len(tasks) - len(todo))
+    bar = Progress(len(todo), enabled=progress)
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+
+    def finish(task, outcome, attempts):
+        store.record(task, outcome, attempts=attempts)
+        if outcome["status"] == "done":
+            summary.done += 1
+        else:
+            summary.failed += 1
+            summary.errors.append((task.key, outcome.get("error")))
+        bar.update(outcome["status"])
+        if on_result is not None:
+            on_result(task, outcome)
+
+    if todo:
+        if engine == "sequential":
+            _run_sequential(todo, finish, summary, blas_threads, max_attempts, deadline)
+        else:
+            _run_dask(todo, finish, summary, engine=engine, scheduler=scheduler,
+                      client=client, n_workers=n_workers,
+                      threads_per_worker=threads_per_worker, blas_threads=blas_threads,
+                      max_attempts=max_attempts, deadline=deadline,
+                      connect_timeout_s=connect_timeout_s, stall_timeout_s=stall_timeout_s)
+    bar.draw(final=True)
+    summary.elapsed_s = time.perf_counter() - start
+    return summary
+
+
+def _run_sequential(todo, finish, summary, blas_threads, max_attempts, deadline):
+    for i, task in enumerate(todo):
+        if deadline is not None and time.monotonic() > deadline:
+            summary.remaining = len(todo) - i
+            summary.stopped = "timeout"
+            return
+        for attempt in range(1, max_attempts + 1):
+            outcome = run_task(task.payload(), blas_threads)
+            if outcome["status"] == "done" or attempt == max_attempts \
+                    or not outcome.get("retry", True):
+                break
+            summary.retried += 1
+        finish(task, outcome, attempt)
+
+
+def _task_key(task, attempt):
+    params = task.params_json.encode().hex()[:16]
+    nonce = os.urandom(4).hex()
+    return f"infolens-{task.measure}-{task.input_hash[:16]}-{params}-{attempt}-{nonce}"
+
+
+def _run_dask(todo, finish, summary, *, engine, scheduler, client, n_workers,
+              threads_per_worker, blas_threads, max_attempts, deadline, connect_timeout_s,
+              stall_timeout_s):
+    import logging
+
+    from distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    own_client = client is None
+    try:
+        if client is None:
+            if engine == "local":
+                env = {name: str(blas_threads) for name in _BLAS_ENV}
+                cluster = LocalCluster(
+                    n_workers=n_workers, threads_per_worker=threads_per_worker,
+                    processes=True, host="127.0.0.1", dashboard_address=None,
+                    silence_logs=logging.ERROR, env=env,
+                )
+                client = Client(cluster, timeout=connect_timeout_s)
+            else:
+                try:
+                    client = Client(scheduler, timeout=connect_timeout_s)
+                except (OSError, TimeoutError) as exc:
+                    raise InvalidParameterError(
+                        f"Cannot reach the Dask scheduler at {scheduler} within "
+                        f"{connect_timeout_s:g} s ({type(exc).__name__}: {exc}). Start one with "
+                        f"'dask scheduler' and its workers with 'dask worker {scheduler}'."
+                    ) from None
+        pending = {}
+
+        def submit(task, attempt):
+            fut = client.submit(run_task, task.payload(), blas_threads, pure=False,
+                                key=_task_key(task, attempt))
+            pending[fut.key] = (task, attempt, fut)
+            return fut
+
+        queue = as_completed([submit(task, 1) for task in todo])
+        last_progress = time.monotonic()
+        while pending:
+            batch = queue.next_batch(block=False)
+            now = time.monotonic()
+            if not batch:
+                timed_out = deadline is not None and now > deadline
+                stalled = stall_timeout_s is not None and now - last_progress > stall_timeout_s
+                if timed_out or stalled:
+                    summary.remaining = len(pending)
+                    summary.stopped = "timeout" if timed_out else "stalled"
+                    client.cancel([entry[2] for entry in pending.values()])
+                    break
+                time.sleep(0.05)
+                continue
+            last_progress = now
+            for fut in batch:
+                task, attempt, _ = pending.pop(fut.key)
+                try:
+                    outcome = fut.result()
+                except Exception as exc:  # KilledWorker, lost connection ...
+                    outcome = {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
+                               "worker": None}
+                fut.release()
+                if outcome["status"] != "done" and attempt < max_attempts \
+                        and outcome.get("retry", True):
+                    summary.retried += 1
+                    queue.add(submit(task, attempt + 1))
+                    continue
+                finish(task, outcome, attempt)
+    finally:
+        if own_client and client is not None:
+            client.close(timeout=10)
+        if cluster is not None:
+            cluster.close(timeout=10)

@@ -1,0 +1,138 @@
+"""The ``bench`` subcommand: ``infolens bench accuracy`` and ``infolens bench paper``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+import time
+
+from infolens.cli.errors import CLIError
+
+__all__ = ["add_parser"]
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}")
+    return value
+
+
+def _seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer; got {text!r}") \
+            from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer; got {text!r}")
+    return value
+
+
+def _say(quiet):
+    return None if quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+
+
+def _accuracy(args):
+    from infolens.bench.accuracy import check_requirements, run_accuracy, write_accuracy
+
+    n = args.n or (2000 if args.quick else 5000)
+    seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
+    if n < 50:
+        raise CLIError(f"--n must be at least 50 (the neighbour and neural estimators need "
+                       f"samples to split); got {n}.")
+    start = time.perf_counter()
+    rows = run_accuracy(n=n, seeds=seeds, quick=args.quick, neural=not args.no_neural,
+                        progress=_say(args.quiet))
+    paths = write_accuracy(rows, args.out, n=n, seeds=seeds,
+                           elapsed_s=time.perf_counter() - start)
+    checks = check_requirements(rows)
+    for text, ok, _ in checks:
+        print(f"[{'ok' if ok else 'FAIL'}] {text}")
+    if n < 5000:
+        print(f"note: the requirements are stated for N = 5000; this run used N = {n}.")
+    print(f"wrote {paths['markdown']}, {paths['json']} and {paths['plot']}")
+    return 0 if all(ok for _, ok, _ in checks) or not args.strict else 1
+
+
+def _paper(args):
+    from infolens.bench.paper import run_paper, write_paper
+
+    results = run_paper(quick=args.quick, n_blobs=args.n_blobs, with_mine=not args.no_mine,
+                        progress=_say(args.quiet))
+    paths = write_paper(results, args.out)
+    print(f"wrote {paths['markdown']}, {paths['json']} and {paths['plot']}")
+    return 0
+
+
+def add_parser(subparsers):
+    """Register ``infolens bench {accuracy,paper}``."""
+    bench = subparsers.add_parser(
+        "bench",
+        help="ground-truth accuracy harness and the DSE paper's synthetic experiments",
+        description="Benchmarks: 'accuracy' runs every calibrated estimator on tasks with a "
+                    "known answer; 'paper' reproduces the DSE paper's synthetic experiments.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=textwrap.dedent("""\
+            examples:
+              infolens bench accuracy --quick --out bench-out
+              infolens bench accuracy --n 5000 --seeds 0 1 2 --out bench-out
+              infolens bench paper --quick --out bench-out
+            """),
+    )
+    sub = bench.add_subparsers(dest="bench_command", metavar="BENCH")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--out", metavar="DIR", required=True,
+                        help="directory for the markdown table, JSON and PNG plot")
+    common.add_argument("--quick", action="store_true",
+                        help="small configuration for CI (minutes, not hours)")
+    common.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+
+    acc = sub.add_parser(
+        "accuracy", parents=[common],
+        help="bias, spread and time of every estimator on ground-truth tasks",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=textwrap.dedent("""\
+            examples:
+              infolens bench accuracy --quick --out bench-out
+              infolens bench accuracy --n 5000 --seeds 0 1 2 --out bench-out --strict
+            writes DIR/accuracy.md (requirements, then tables), DIR/accuracy.json and
+            DIR/accuracy.png; prints one [ok]/[FAIL] line per requirement of issue 4.
+            """),
+    )
+    acc.add_argument("--n", type=_positive_int, default=None,
+                     help="samples per task (default 5000, or 2000 with --quick)")
+    acc.add_argument("--seeds", type=_seed, nargs="+", default=None, metavar="SEED",
+                     help="seeds, one data draw each (default 0 1 2, or 0 with --quick)")
+    acc.add_argument("--no-neural", action="store_true",
+                     help="skip MINE / NWJ / InfoNCE (they need torch)")
+    acc.add_argument("--strict", action="store_true",
+                     help="exit with status 1 if a requirement does not hold")
+    acc.set_defaults(func=_accuracy)
+
+    pap = sub.add_parser(
+        "paper", parents=[common],
+        help="the DSE paper's synthetic experiments A-C with the published values",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=textwrap.dedent("""\
+            examples:
+              infolens bench paper --quick --out bench-out
+              infolens bench paper --out bench-out --n-blobs 2000
+            writes DIR/paper.md (tables with the published values and a sentence where
+            they differ) and DIR/paper.png.
+            """),
+    )
+    pap.add_argument("--n-blobs", type=_positive_int, default=None, metavar="N",
+                     help="points in experiment C (default 5000, or 600 with --quick)")
+    pap.add_argument("--no-mine", action="store_true", help="skip MINE in experiment C")
+    pap.set_defaults(func=_paper)
+
+    def _no_sub(args):
+        bench.print_help()
+        return 2
+
+    bench.set_defaults(func=_no_sub)

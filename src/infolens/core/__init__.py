@@ -1,0 +1,1 @@
+"""What every stage shares: validation, results, formulas, files, memory, progress."""

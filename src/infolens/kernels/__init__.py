@@ -1,0 +1,1 @@
+"""Distances, bandwidth rules, Gaussian affinities and diffusion operators."""

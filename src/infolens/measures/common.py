@@ -1,0 +1,89 @@
+"""Input handling shared by the estimators: the two kinds of reference variable
+and the return convention (float, or a :class:`infolens.Result`)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from infolens.core.result import Result
+from infolens.core.validation import InvalidParameterError, check_embeddings, check_option, check_reference
+
+__all__ = ["Y_KINDS", "check_mi_inputs", "finish", "standardize"]
+
+#: ``"continuous"``: real vectors (one row per sample); ``"labels"``: discrete classes.
+Y_KINDS = ("auto", "continuous", "labels")
+
+
+def check_mi_inputs(Z, Y, caller, y_kind="auto", supported=("continuous", "labels")):
+    """Validate ``Z`` and ``Y`` for a mutual-information estimator.
+
+    Parameters
+    ----------
+    Z : array-like of shape (n_samples, n_features)
+    Y : array-like of shape (n_samples,) or (n_samples, n_dims)
+    caller : str
+        Public name used in messages.
+    y_kind : {"auto", "continuous", "labels"}
+        ``"auto"`` reads integer, boolean or string 1-D ``Y`` as labels and
+        floating-point ``Y`` as continuous.
+    supported : tuple of str
+        The kinds this estimator accepts.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+    Yv : ndarray of shape (n_samples, n_dims) float64 (continuous) or (n_samples,) int64
+        codes ``0 .. n_classes - 1`` (labels)
+    kind : str
+        ``"continuous"`` or ``"labels"``.
+    """
+    X = check_embeddings(Z, caller=caller)
+    Yv = check_reference(Y, X.shape[0], caller=caller)
+    kind = check_option(y_kind, "y_kind", caller, Y_KINDS)
+    one_column = Yv.ndim == 1 or Yv.shape[1] == 1
+    if kind == "auto":
+        kind = "labels" if (one_column and Yv.dtype.kind in "biuUS") else "continuous"
+    if kind not in supported:
+        raise InvalidParameterError(
+            f"{caller} does not support {kind} Y (it supports {', '.join(supported)}). "
+            + ("Pass y_kind='continuous' if Y holds numbers, or use a method that accepts "
+               "labels (see infolens.list_methods())." if kind == "labels" else
+               "Pass discrete labels (integers or strings), or use a method that accepts "
+               "continuous Y (see infolens.list_methods()).")
+        )
+    if kind == "labels":
+        if not one_column:
+            raise InvalidParameterError(
+                f"y_kind='labels' in {caller} needs one label per sample (shape (n_samples,)); "
+                f"got Y of shape {Yv.shape}."
+            )
+        codes = np.unique(Yv.reshape(-1), return_inverse=True)[1].reshape(-1)
+        return X, codes.astype(np.int64), kind
+    if Yv.dtype.kind in "US":
+        raise InvalidParameterError(
+            f"y_kind='continuous' in {caller} needs numeric Y; got strings. Use "
+            f"y_kind='labels' for categorical Y."
+        )
+    Yc = np.asarray(Yv, dtype=np.float64).reshape(X.shape[0], -1)
+    return X, Yc, kind
+
+
+def standardize(A):
+    """Each column scaled to zero mean and unit standard deviation (constant columns: zero)."""
+    A = np.asarray(A, dtype=np.float64)
+    sd = A.std(axis=0)
+    return (A - A.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+
+
+def finish(measure, value, unit, params, elapsed, details, return_result):
+    """Return ``value`` as a float, or the full :class:`Result`."""
+    value = float(value)
+    if not np.isfinite(value):
+        raise FloatingPointError(
+            f"{measure} produced a non-finite value ({value}); this points at degenerate "
+            f"input (e.g. duplicated points or a constant feature). Parameters: {params}."
+        )
+    if not return_result:
+        return value
+    return Result(measure, value, unit, params, details.pop("eigenvalues", None), elapsed,
+                  details)

@@ -1,0 +1,1 @@
+"""Run folders: the crash-safe run log and the report drawn from it."""

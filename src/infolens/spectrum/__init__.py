@@ -1,0 +1,1 @@
+"""Spectra of kernel operators: planning, exact solves, SLQ, the cache."""
