@@ -11,7 +11,7 @@ import numpy as np
 
 from infolens.core.validation import InvalidParameterError, check_real
 
-__all__ = ["Result", "stopwatch"]
+__all__ = ["Result", "build_result", "stopwatch"]
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,31 @@ def _plain(obj):
     if isinstance(obj, np.generic):
         return obj.item()
     return obj
+
+
+def build_result(measure, value, unit, params, *, eigenvalues=None, elapsed_s=0.0,
+                 details=None, return_result=True):
+    """The one construction path of every measure's return value.
+
+    Checks that ``value`` is finite, then returns it as a float, or as a
+    :class:`Result` when ``return_result`` is true.
+
+    Raises
+    ------
+    InvalidParameterError
+        When ``value`` is NaN or infinite: that points at degenerate input,
+        and a silent NaN would poison every later comparison.
+    """
+    value = float(value)
+    if not np.isfinite(value):
+        raise InvalidParameterError(
+            f"{measure} produced a non-finite value ({value}); this points at degenerate "
+            f"input (e.g. duplicated points or a constant feature). Parameters: {params}."
+        )
+    if not return_result:
+        return value
+    return Result(measure, value, unit, params, eigenvalues, float(elapsed_s),
+                  dict(details or {}))
 
 
 @contextmanager
