@@ -15,22 +15,38 @@ Supported formats (chosen by the file extension, case-insensitive):
 
 Every failure raises :class:`DataFileError` with one line that names the
 file, says what was expected and how to fix it.
+
+Also here, for the files infolens writes (run logs, run settings, result
+stores): :class:`ClosesOnExit`, :func:`json_ready` and
+:func:`write_json_atomic`.
 """
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import csv
 import io
+import json
 import os
+import pickle
+import warnings
+import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
+from infolens.core import optional
 from infolens.core.validation import InvalidParameterError
 
-__all__ = ["DataFileError", "SUPPORTED_EXTENSIONS", "load_array", "load_labels"]
+__all__ = [
+    "ClosesOnExit",
+    "DataFileError",
+    "SUPPORTED_EXTENSIONS",
+    "json_ready",
+    "load_array",
+    "load_labels",
+    "write_json_atomic",
+]
 
 SUPPORTED_EXTENSIONS = (".npy", ".npz", ".csv", ".tsv", ".pt", ".pth")
 TORCH_PIN = "torch==2.13.0"
@@ -105,8 +121,6 @@ def _read_npy(p, what):
 @contextmanager
 def _npz_errors(p, what, subject):
     """Turn numpy's and zipfile's read errors into one-line ``DataFileError``s."""
-    import zipfile
-
     try:
         yield
     except ValueError as exc:
@@ -196,15 +210,12 @@ def _read_text(p, ext, what):
 
 def _read_torch(p, key, what):
     try:
-        import torch
+        torch = optional.torch(f"reading {what} file {str(p)!r}")
     except ImportError:
         raise DataFileError(
             f"reading {what} file {str(p)!r} needs PyTorch, which is not installed; install it "
             f"with 'pip install {TORCH_PIN}', or save the array as .npy instead."
         ) from None
-    import pickle
-    import warnings
-
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # keep the CLI's stderr to one line
@@ -328,3 +339,38 @@ def load_labels(path, *, key=None, allow_2d=False):
         if np.all(np.abs(Y) < 2**53):
             Y = Y.astype(np.int64)
     return Y
+
+
+# ------------------------------------------------------------ shared by the run and store files
+class ClosesOnExit:
+    """Context-manager protocol for an object with a ``close()`` method: ``with`` closes it."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+def json_ready(obj, fallback=str):
+    """A JSON-serialisable stand-in for a numpy value (``default=`` of :func:`json.dumps`).
+
+    Arrays become lists and numpy scalars Python numbers; anything else is
+    ``fallback(obj)`` (``str`` or ``repr``).
+    """
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return fallback(obj)
+
+
+def write_json_atomic(path, data):
+    """Write ``data`` as JSON to ``path`` through a temporary file, fsync-ed, then renamed."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, sort_keys=True, default=str)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)

@@ -18,8 +18,13 @@ __all__ = [
     "faiss",
     "is_torch_tensor",
     "lightning",
+    "lightning_callback_base",
     "loaded_torch",
     "matplotlib_pyplot",
+    "matplotlib_pyplot_for_files",
+    "pyarrow_parquet",
+    "sentence_transformers",
+    "tensorboard_summary_writer",
     "torch",
     "transformers",
     "yaml",
@@ -87,3 +92,51 @@ def lightning(purpose="the PyTorch Lightning callback"):
 def transformers(purpose="pretrained transformer models"):
     """The ``transformers`` module (extra ``transformers``)."""
     return _require("transformers", "transformers", purpose)
+
+
+# Appended for the monitor, batch and report modules (helper H4).
+def _require_pip(module, package, purpose):
+    """Like :func:`_require`, for a package that no extra of infolens installs."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ImportError(
+            f"{purpose} needs {package}, which is not installed ({exc}). Install it with: "
+            f"pip install {package}"
+        ) from exc
+
+
+def matplotlib_pyplot_for_files(purpose="drawing figures"):
+    """``matplotlib.pyplot`` for figures saved to files (extra ``plot``).
+
+    The Agg backend is chosen unless Agg or a notebook's inline backend is
+    already active, which is then kept (a notebook keeps showing its figures).
+    """
+    matplotlib = _require("matplotlib", "plot", purpose)
+    if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
+        matplotlib.use("Agg", force=True)
+    return importlib.import_module("matplotlib.pyplot")
+
+
+def tensorboard_summary_writer(purpose="TensorBoard scalars"):
+    """The ``torch.utils.tensorboard.SummaryWriter`` class (extra ``monitor``)."""
+    return _require("torch.utils.tensorboard", "monitor", purpose).SummaryWriter
+
+
+def lightning_callback_base(purpose="the PyTorch Lightning callback"):
+    """The ``Callback`` base class of ``lightning.pytorch``, else of ``pytorch_lightning``."""
+    try:
+        return importlib.import_module("lightning.pytorch.callbacks").Callback
+    except ImportError:
+        return _require("pytorch_lightning.callbacks", "monitor", purpose).Callback
+
+
+def pyarrow_parquet(purpose="Parquet export"):
+    """``(pyarrow, pyarrow.parquet)`` (package ``pyarrow``)."""
+    return (_require_pip("pyarrow", "pyarrow", purpose),
+            _require_pip("pyarrow.parquet", "pyarrow", purpose))
+
+
+def sentence_transformers(purpose="sentence-transformers models"):
+    """The ``sentence_transformers`` module (package ``sentence-transformers``)."""
+    return _require_pip("sentence_transformers", "sentence-transformers", purpose)

@@ -1,15 +1,17 @@
-"""Progress reporting for long computations, switchable off.
+"""Progress reporting for long computations, switchable off: the one progress bar of infolens.
 
-On a terminal (``sys.stderr`` is a TTY) a one-line bar is redrawn in place;
-elsewhere (logs, notebooks without a TTY, CI) a line is sent to the
-``"infolens"`` logger at INFO level at most every ``LOG_EVERY_S`` seconds.
-Nothing is shown for computations shorter than ``SHOW_AFTER_S``.
+On a terminal (the stream is a TTY) a one-line bar is redrawn in place.
+Elsewhere (logs, notebooks without a TTY, CI) a :class:`Progress` either sends
+a line to the ``"infolens"`` logger at INFO level at most every
+``LOG_EVERY_S`` seconds (the default), or, with ``lines=k``, writes at most
+about ``k`` plain lines to its stream.  Nothing is shown for computations
+shorter than ``SHOW_AFTER_S`` unless ``show_after`` says otherwise.
 
-Switch off with ``infolens.set_progress(False)`` or the environment variable
-``INFOLENS_PROGRESS=0``.  Ctrl-C inside a :class:`Progress` block closes the
-bar line and re-raises ``KeyboardInterrupt``; the numerical loops in
-:mod:`infolens.spectrum.slq` and :mod:`infolens.kernels.operators` work in tiles, so the
-interrupt is seen within one tile.
+Switch every bar off with ``infolens.set_progress(False)`` or the environment
+variable ``INFOLENS_PROGRESS=0``.  Ctrl-C inside a :class:`Progress` block
+closes the bar line and re-raises ``KeyboardInterrupt``; the numerical loops in
+:mod:`infolens.spectrum.slq` and :mod:`infolens.kernels.operators` work in
+tiles, so the interrupt is seen within one tile.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import logging
 import os
 import sys
 import time
+
+from infolens.core.validation import InvalidParameterError
 
 __all__ = ["Progress", "progress_enabled", "set_progress"]
 
@@ -32,8 +36,6 @@ _state = {"enabled": None}
 def set_progress(enabled):
     """Turn progress reporting on or off for this process (``None``: follow the environment)."""
     if enabled is not None and not isinstance(enabled, bool):
-        from infolens.core.validation import InvalidParameterError
-
         raise InvalidParameterError(
             f"set_progress expects True, False or None; got {enabled!r}."
         )
@@ -47,6 +49,11 @@ def progress_enabled():
     return os.environ.get("INFOLENS_PROGRESS", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
+def _clock(seconds):
+    seconds = int(round(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
 class Progress:
     """Context manager reporting ``done / total`` steps of one computation.
 
@@ -54,21 +61,44 @@ class Progress:
     ----------
     total : int
         Number of steps.
-    label : str
+    label : str, default=""
         What is being computed, e.g. ``"dse slq n=50000"``.
     stream : file-like, optional
         Where the bar is drawn (default ``sys.stderr``).
+    enabled : bool, default=True
+        ``False`` silences this bar; ``infolens.set_progress(False)`` silences every bar.
+    show_after : float, optional
+        Seconds before anything is shown (default ``SHOW_AFTER_S``).
+    lines : int, optional
+        Off a terminal, write about this many plain lines to ``stream`` over
+        the run (and one at the end) instead of logging every ``LOG_EVERY_S`` s.
+    width : int, default=30
+        Characters of the bar.
+
+    Notes
+    -----
+    :meth:`update` takes either a number of steps or the outcome of one step
+    (a string such as ``"done"`` or ``"failed"``); outcomes are tallied and
+    the bar then shows ``finished/total  done d  failed f  remaining r``.
     """
 
-    def __init__(self, total, label, stream=None):
+    def __init__(self, total, label="", stream=None, *, enabled=True, show_after=None,
+                 lines=None, width=30):
         self.total = max(int(total), 1)
         self.label = label
         self.stream = sys.stderr if stream is None else stream
-        self.enabled = progress_enabled()
+        self.enabled = bool(enabled) and progress_enabled()
+        self.show_after = show_after
+        self.lines = lines
+        self.width = width
         self.done = 0
+        self.detail = ""
+        self.outcomes = {}
         self.start = time.perf_counter()
         self._last_log = self.start
+        self._last_line = None
         self._drawn = False
+        self._drawn_len = 0
         try:
             self.tty = bool(self.stream.isatty())
         except (AttributeError, ValueError):
@@ -77,35 +107,77 @@ class Progress:
     def __enter__(self):
         return self
 
-    def update(self, steps=1, total=None):
-        """Advance by ``steps`` (and optionally change the total)."""
+    def update(self, steps=1, total=None, detail=None):
+        """Advance by ``steps`` (an int, or one step's outcome such as ``"done"``).
+
+        ``total`` changes the number of steps, ``detail`` the text shown after the bar.
+        """
+        if isinstance(steps, str):
+            self.outcomes[steps] = self.outcomes.get(steps, 0) + 1
+            steps = 1
         self.done += steps
         if total is not None:
             self.total = max(int(total), 1)
+        if detail is not None:
+            self.detail = detail
+        self.draw()
+
+    def text(self):
+        """The bar's line as it stands (without carriage return or newline)."""
+        frac = min(1.0, self.done / self.total)
+        fill = int(round(self.width * frac))
+        bar = f"[{'#' * fill}{'.' * (self.width - fill)}]"
+        head = f"{self.label} {bar}" if self.label else bar
+        if self.outcomes:
+            names = ["done", "failed"] + sorted(set(self.outcomes) - {"done", "failed"})
+            tally = "  ".join(f"{name} {self.outcomes.get(name, 0)}" for name in names)
+            return f"{head} {self.done}/{self.total}  {tally}  remaining {self.total - self.done}"
+        elapsed = time.perf_counter() - self.start
+        eta = _clock(elapsed / frac - elapsed) if frac >= 0.05 else "--"
+        detail = f"  {self.detail}" if self.detail else ""
+        return f"{head} {100 * frac:3.0f}%  elapsed {_clock(elapsed)}  eta {eta}{detail}"
+
+    def draw(self, final=False):
+        """Show the bar now if it is due (``final``: the closing line off a terminal)."""
         if not self.enabled:
             return
         now = time.perf_counter()
-        elapsed = now - self.start
-        if elapsed < SHOW_AFTER_S:
+        show_after = SHOW_AFTER_S if self.show_after is None else self.show_after
+        if now - self.start < show_after and not (final and self._drawn):
             return
-        frac = min(1.0, self.done / self.total)
         if self.tty:
-            width = 30
-            fill = int(round(width * frac))
-            self.stream.write(
-                f"\r{self.label} [{'#' * fill}{'.' * (width - fill)}] {100 * frac:3.0f}% "
-                f"{elapsed:6.1f}s"
-            )
+            line = self.text()
+            # Blank out what a longer previous line left behind.
+            self.stream.write("\r" + line.ljust(self._drawn_len))
             self.stream.flush()
-            self._drawn = True
+            self._drawn, self._drawn_len = True, len(line)
+        elif self.lines is not None:
+            self._write_line(final)
         elif now - self._last_log >= LOG_EVERY_S:
             self._last_log = now
-            logger.info("%s: %d/%d steps, %.1f s", self.label, self.done, self.total, elapsed)
+            logger.info("%s: %d/%d steps, %.1f s", self.label, self.done, self.total,
+                        now - self.start)
 
-    def __exit__(self, exc_type, exc, tb):
+    def _write_line(self, final):
+        step = max(1, self.total // max(int(self.lines), 1))
+        due = self._last_line is None or self.done - self._last_line >= step
+        if self.done == self._last_line or not (due or final or self.done >= self.total):
+            return
+        self._last_line = self.done
+        self.stream.write(self.text() + "\n")
+        self.stream.flush()
+
+    def close(self):
+        """Write the closing line (off a terminal) or end the redrawn line (on one)."""
+        if self.enabled and not self.tty and self.lines is not None:
+            self.draw(final=True)
         if self._drawn:
             self.stream.write("\n")
             self.stream.flush()
+            self._drawn = False
+
+    def __exit__(self, exc_type, exc, tb):
+        self.close()
         if exc_type is KeyboardInterrupt and self.enabled:
             logger.info("%s: interrupted after %.1f s", self.label,
                         time.perf_counter() - self.start)

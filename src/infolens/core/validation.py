@@ -13,14 +13,21 @@ import numbers
 import numpy as np
 
 __all__ = [
+    "BOOLEAN",
+    "MAPPING",
+    "WIDTHS",
+    "Interval",
     "InvalidParameterError",
+    "Options",
     "check_bool",
     "check_embeddings",
     "check_int",
     "check_option",
     "check_real",
     "check_reference",
+    "describe",
     "resolve_base",
+    "satisfies",
     "to_numpy",
 ]
 
@@ -249,3 +256,99 @@ def check_reference(Y, n_samples, *, name="Y", caller="dsmi"):
     if np.issubdtype(X.dtype, np.floating):
         _check_finite(X, name, caller)
     return X
+
+
+# --------------------------------------------------------------------------- constraints
+# Declarative parameter constraints in the manner of scikit-learn's ``validate_params``:
+# the measure registry lists, for every parameter, the constraints its value must meet (any
+# one of them); the meta-test derives bad values from them and the command line its types.
+
+
+class Interval:
+    """Numbers of one type between two bounds.
+
+    Parameters
+    ----------
+    kind : {int, float}
+        ``int`` accepts integers only (not bools); ``float`` any finite real number.
+    low, high : float or None
+        Bounds; None is unbounded.
+    closed : {"both", "left", "right", "neither"}, default="both"
+        Which bounds belong to the interval.
+    """
+
+    def __init__(self, kind, low=None, high=None, closed="both"):
+        self.kind, self.low, self.high, self.closed = kind, low, high, closed
+
+    def __contains__(self, value):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            return False
+        if self.kind is int and not isinstance(value, numbers.Integral):
+            return False
+        if not np.isfinite(value):
+            return False
+        left, right = self.closed in ("both", "left"), self.closed in ("both", "right")
+        if self.low is not None and (value < self.low or (value == self.low and not left)):
+            return False
+        return self.high is None or value < self.high or (value == self.high and right)
+
+    def __str__(self):
+        name = "an int" if self.kind is int else "a float"
+        bounds = _interval(self.low, self.high, self.closed in ("both", "left"),
+                           self.closed in ("both", "right"))
+        return f"{name} in the range {bounds}"
+
+
+class Options:
+    """A fixed set of values (strings, numbers, bools; ``1`` never matches ``True``)."""
+
+    def __init__(self, *values):
+        self.values = values
+
+    def __contains__(self, value):
+        return any(_same(value, v) for v in self.values)
+
+    def __str__(self):
+        return "one of " + ", ".join(repr(v) for v in self.values)
+
+
+def _same(value, option):
+    flag = isinstance(value, (bool, np.bool_))
+    if isinstance(option, bool) or flag:
+        return flag and isinstance(option, bool) and bool(value) == option
+    if isinstance(option, str) or isinstance(value, str):
+        return isinstance(value, str) and isinstance(option, str) and value == option
+    return isinstance(value, numbers.Real) and value == option
+
+
+class _Kind:
+    """A constraint that is a type check, named for messages."""
+
+    def __init__(self, text, test):
+        self.text, self.test = text, test
+
+    def __contains__(self, value):
+        return self.test(value)
+
+    def __str__(self):
+        return self.text
+
+
+#: ``True`` or ``False`` (numpy bools included).
+BOOLEAN = _Kind("True or False", lambda v: isinstance(v, (bool, np.bool_)))
+#: A ``dict`` (its keys are checked by the function).
+MAPPING = _Kind("a dict", lambda v: isinstance(v, dict))
+#: A non-empty tuple (or list) of positive ints, e.g. layer widths.
+WIDTHS = _Kind("a non-empty tuple of positive ints", lambda v: isinstance(v, (tuple, list))
+               and len(v) > 0 and all(h in Interval(int, 1) for h in v))
+
+
+def satisfies(value, constraints):
+    """Whether ``value`` meets at least one of ``constraints`` (``None`` allows None)."""
+    return any(value is None if c is None else value in c for c in constraints)
+
+
+def describe(constraints):
+    """``"an int in the range [2, inf), None or one of 'auto'"`` for a message."""
+    parts = ["None" if c is None else str(c) for c in constraints]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
