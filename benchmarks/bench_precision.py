@@ -25,7 +25,8 @@ import time
 import numpy as np
 
 from infolens.spectrum import exact as spectral
-from infolens.kernels.gaussian import diffusion_operator, resolve_bandwidth
+from infolens.kernels.bandwidth import resolve_bandwidth
+from infolens.kernels.gaussian import diffusion_operator
 
 DATA = ("uniform", "gaussian", "clustered", "manifold")
 SIGMAS = ("median", "rms", 10.0, 1.0, "0.3*median")
@@ -70,8 +71,8 @@ def run_case(kind, n, rule):
     trace = float(np.trace(op.matrix)) - float(op.trivial_vector @ op.trivial_vector)
     raw64, t64 = solve(op, np.float64)
     raw32, t32 = solve(op, np.float32)
-    s64 = spectral.Spectrum(*spectral._restore_trivial(raw64), "float64")
-    s32 = spectral.Spectrum(*spectral._restore_trivial(raw32), "float32")
+    s64 = spectral.Spectrum(*spectral.restore_trivial(raw64), "float64")
+    s32 = spectral.Spectrum(*spectral.restore_trivial(raw32), "float32")
     rows = []
     for t in TIMES:
         unknown = spectral.float32_error_estimate(raw32, t, deflated=True, trace=trace)

@@ -111,7 +111,7 @@ def entropy_bits(spectrum, t, keep):
 
 
 def run_accuracy(args):
-    from infolens.kernels.gaussian import resolve_bandwidth
+    from infolens.kernels.bandwidth import resolve_bandwidth
     from infolens.kernels.operators import gaussian_operator
     from infolens.spectrum.slq import slq_entropy
 

@@ -11,7 +11,8 @@ import infolens
 import infolens.core.progress as progress
 from infolens import InvalidParameterError
 from infolens.spectrum.cache import SpectrumCache, content_key
-from infolens.spectrum.engine import plan_method
+import infolens.spectrum.planning
+from infolens.spectrum.planning import plan_method
 
 
 def blobs(n=600, d=6, seed=0):
@@ -24,9 +25,9 @@ def blobs(n=600, d=6, seed=0):
 
 def test_auto_switches_to_slq_with_one_log_line(caplog):
     X = blobs(4000, 4)
-    opts = dict(infolens.spectrum.engine.METHOD_OPTIONS)
-    exact_need = infolens.spectrum.engine.exact_bytes(4000)
-    slq_need = infolens.spectrum.engine._slq_bytes(4000, 4, "dense32", opts)
+    opts = dict(infolens.spectrum.planning.METHOD_OPTIONS)
+    exact_need = infolens.spectrum.planning.exact_bytes(4000)
+    slq_need = infolens.spectrum.planning.slq_bytes(4000, 4, "dense32", opts)
     assert slq_need < exact_need
     limit = {"memory_limit": (exact_need + slq_need) // 2}
     with caplog.at_level(logging.WARNING, logger="infolens"):
@@ -49,12 +50,12 @@ def test_huge_request_is_refused_not_killed():
     with pytest.raises(InvalidParameterError, match="needs about"):
         plan_method(10**7, 128, "exact", "dse")
     with pytest.raises(InvalidParameterError, match="method='sparse'"):
-        plan_method(10**6, 128, "slq", "dse", options={**infolens.spectrum.engine.METHOD_OPTIONS,
+        plan_method(10**6, 128, "slq", "dse", options={**infolens.spectrum.planning.METHOD_OPTIONS,
                                                       "memory_limit": 2**28})
 
 
 def test_storage_falls_back_to_tiled_when_dense_does_not_fit():
-    opts = {**infolens.spectrum.engine.METHOD_OPTIONS, "memory_limit": 3 * 2**30}
+    opts = {**infolens.spectrum.planning.METHOD_OPTIONS, "memory_limit": 3 * 2**30}
     plan = plan_method(50_000, 64, "slq", "dse", options=opts)
     assert plan.storage == "tiled" and plan.need_bytes <= 3 * 2**30
     plan = plan_method(5_000, 64, "auto", "dse", options=opts)
@@ -289,7 +290,8 @@ def test_ase_and_asmi_with_slq_match_exact():
 
 
 def test_adjacency_operator_is_the_scaled_affinity():
-    from infolens.kernels.gaussian import gaussian_affinity, squared_distances
+    from infolens.kernels.distances import squared_distances
+    from infolens.kernels.gaussian import gaussian_affinity
     from infolens.kernels.operators import AdjacencyOperator, gaussian_operator
 
     X = blobs(200, 3)
@@ -298,3 +300,37 @@ def test_adjacency_operator_is_the_scaled_affinity():
         op = AdjacencyOperator(gaussian_operator(X, 1.5, storage=storage, precision="float64"))
         np.testing.assert_allclose(op.matmat(np.eye(200)), K / K.sum(1).max(), atol=1e-13)
         assert np.abs(np.linalg.eigvalsh(K / K.sum(1).max())).max() <= 1 + 1e-12
+
+
+# ---------------------------------------------------------------- one solve()
+
+
+def test_solve_returns_a_spectrum_or_an_estimate_and_never_calls_back():
+    from infolens.spectrum.exact import symmetric_eigenvalues
+    from infolens.kernels.gaussian import diffusion_operator
+    from infolens.spectrum.planning import check_method_options
+    from infolens.spectrum.solve import SpectralRequest, solve
+
+    X = blobs(400, 4)
+    exact = solve(SpectralRequest(X, 1.5, method="exact"))
+    assert exact.method == "exact" and exact.entropy is None and exact.standard_error is None
+    op = diffusion_operator(X, 1.5)
+    ref = symmetric_eigenvalues(op.matrix, op.trivial_vector, "float64")
+    np.testing.assert_allclose(exact.spectrum.values, ref.values, atol=1e-12)
+    options = check_method_options({"n_probes": 8, "n_steps": 10}, "dse")
+    est = solve(SpectralRequest(X, 1.5, method="slq", options=options))
+    assert est.spectrum is None and est.method == "slq"
+    assert est.standard_error > 0 and est.details["storage"] in ("dense", "dense32", "tiled")
+    assert "standard_error" not in est.details  # the answer carries it, in nats
+
+
+def test_spectral_settings_set_every_attribute_in_init():
+    from infolens.measures.spectral_settings import SpectralSettings
+
+    s = SpectralSettings("dse", preset="infolens", sigma="auto", t=1, alpha=0.0, base=2,
+                         keep_trivial=True, max_n="auto", method="auto", precision="auto",
+                         random_state=0)
+    before = set(vars(s))
+    s.bandwidth(blobs(50, 3))
+    assert set(vars(s)) == before
+    assert s.sigma_value > 0 and s.reference_float32 is False

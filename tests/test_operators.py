@@ -8,13 +8,8 @@ import pytest
 import infolens.kernels.operators as ops
 from infolens import InvalidParameterError
 from infolens.kernels.gaussian import diffusion_operator
-from infolens.kernels.operators import (
-    DenseKernelOperator,
-    SparseKernelOperator,
-    TiledKernelOperator,
-    check_kept_mass,
-    knn_search,
-)
+from infolens.kernels.operators import DenseKernelOperator, TiledKernelOperator
+from infolens.kernels.sparse import SparseKernelOperator, check_kept_mass, knn_search
 
 
 def data(n=300, d=5, seed=0):
@@ -122,3 +117,59 @@ def test_knn_with_duplicate_points_drops_one_self_entry():
     d, i = knn_search(X, 4, backend="sklearn")
     assert d.shape == (60, 4)
     assert (d[:, :2] == 0).all()
+
+
+# ---------------------------------------------------------------- kernels: one formula each
+
+
+def test_squared_distances_multiply_by_an_explicit_transposed_copy(monkeypatch):
+    """``A @ A.T`` on a view of one buffer takes OpenBLAS's SYRK path, which crashes for
+    large float64 inputs (design.md): the right factor must be its own buffer."""
+    from infolens.core import backend
+    from infolens.kernels.distances import squared_distances
+
+    seen = []
+    real = backend.NumpyBackend.transpose_copy
+
+    def spy(self, A):
+        out = real(self, A)
+        seen.append((A, out))
+        return out
+
+    monkeypatch.setattr(backend.NumpyBackend, "transpose_copy", spy)
+    X = data(50, 4)
+    D2 = squared_distances(X)
+    assert seen and all(not np.shares_memory(a, b) and b.flags.c_contiguous for a, b in seen)
+    from scipy.spatial.distance import cdist
+
+    np.testing.assert_allclose(D2, cdist(X, X, "sqeuclidean"), rtol=1e-9, atol=1e-9)
+    assert np.all(np.diag(D2) == 0.0)
+
+
+def test_kernels_agree_between_numpy_and_torch():
+    torch = pytest.importorskip("torch")
+    from infolens.core.backend import TorchBackend
+    from infolens.kernels.distances import squared_distances
+
+    X = data(120, 6)
+    xp = TorchBackend("cpu")
+    np.testing.assert_allclose(xp.to_numpy(squared_distances(torch.tensor(X))),
+                               squared_distances(X), rtol=1e-10, atol=1e-8)
+    for alpha in (0.0, 0.5):
+        ref = diffusion_operator(X, 2.5, alpha)
+        got = diffusion_operator(X, 2.5, alpha, xp=xp)
+        np.testing.assert_allclose(xp.to_numpy(got.matrix), ref.matrix, rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(xp.to_numpy(got.trivial_vector), ref.trivial_vector,
+                                   rtol=1e-10)
+
+
+def test_one_sigma_validation_for_every_caller():
+    from infolens.kernels.bandwidth import BANDWIDTH_RULES, check_sigma, resolve_bandwidth
+
+    assert check_sigma(2, "f") == 2.0 and check_sigma("rms", "f") == "rms"
+    assert check_sigma("auto", "f", rules=("auto",) + BANDWIDTH_RULES) == "auto"
+    for bad in (0, -1.0, float("nan"), float("inf"), True, None, "auto", "bogus"):
+        with pytest.raises(InvalidParameterError, match=r"'sigma_y' parameter of f\b"):
+            check_sigma(bad, "f", name="sigma_y")
+    with pytest.raises(InvalidParameterError, match="'sigma' parameter of g"):
+        resolve_bandwidth(data(), -1.0, "g")

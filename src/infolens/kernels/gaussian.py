@@ -1,141 +1,124 @@
-"""Bandwidth rules and dense Gaussian affinities.
+"""The Gaussian affinity and the diffusion normalisation, for numpy and torch.
 
 Conventions
 -----------
 The Gaussian kernel is ``exp(-d**2 / (2 * sigma**2))`` on Euclidean distances
-``d``: ``sigma`` is a length in the units of the embeddings, as in the
-reference package ``dse-dsmi`` (whose constant prefactor ``1/(sigma*sqrt(2*pi))``
-cancels in every measure and is therefore dropped).
+``d`` (:mod:`infolens.kernels.bandwidth`); the reference package's constant
+prefactor ``1/(sigma*sqrt(2*pi))`` cancels in every measure and is dropped.
 
 Density normalisation with power ``alpha`` (Coifman & Lafon 2006) replaces the
 affinity ``G`` by ``G_ij / (q_i q_j)**alpha`` with ``q`` the row sums of ``G``.
 The diffusion operator ``P`` is the row-normalised result; its eigenvalues are
 those of the symmetric matrix ``M = D^{-1/2} K D^{-1/2}`` (``D`` the row sums of
-``K``), which is what is built here.  ``M`` has the eigenvector ``sqrt(D)`` with
-eigenvalue 1 (the *trivial* eigenpair), returned for analytic deflation.
+``K``), applied here as ``M = diag(w) G diag(w)``.  ``M`` has the eigenvector
+``sqrt(D)`` with eigenvalue 1 (the *trivial* eigenpair), returned for
+analytic deflation.  :func:`diffusion_scaling` is the one place that computes
+``w`` and that vector, for dense matrices and matrix-free operators alike.
 """
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from infolens.core.validation import InvalidParameterError, check_option
+from infolens.core.backend import NUMPY, backend_of
+from infolens.kernels.distances import squared_distances
 
 __all__ = [
-    "BANDWIDTH_RULES",
     "DiffusionOperator",
+    "affinity_matrix",
     "diffusion_from_affinity",
     "diffusion_operator",
+    "diffusion_scaling",
     "gaussian_affinity",
-    "resolve_bandwidth",
-    "squared_distances",
+    "normalise_affinity",
+    "reference_float32_affinity",
+    "reference_float32_distances",
 ]
 
-#: Named bandwidth rules.  Each is a degree-one homogeneous function of the
-#: pairwise distances, so the kernel, and every measure built on it, is
-#: unchanged by ``Z -> c * Z + b`` for any ``c > 0`` and shift ``b``.
-BANDWIDTH_RULES = ("median", "rms")
 
-#: Largest number of points whose pairwise distances enter the median rule;
-#: larger inputs use a subsample drawn with a fixed seed (so the rule stays
-#: deterministic and scale-invariant).
-MEDIAN_SAMPLE_SIZE = 2048
-
-
-def squared_distances(A, B=None):
-    """Squared Euclidean distances by one matrix product on centred data.
+def gaussian_affinity(sq_dist, sigma, out=None, xp=None):
+    """``exp(-sq_dist / (2 sigma^2))``, computed in place when ``out is sq_dist``.
 
     Parameters
     ----------
-    A : ndarray of shape (n, d)
-    B : ndarray of shape (m, d), optional
-        Defaults to ``A`` (then the diagonal is exactly 0).
-
-    Returns
-    -------
-    ndarray of shape (n, m), dtype of ``A``
-        Non-negative squared distances, in squared units of the input.
-
-    Notes
-    -----
-    Centring removes the cancellation error that ``|a|^2 + |b|^2 - 2 a.b``
-    suffers when the data sit far from the origin.  The right-hand factor is an
-    explicit transposed copy: ``A @ A.T`` on a view of the same buffer takes
-    OpenBLAS's SYRK path, which crashes for large float64 inputs on some builds.
+    sq_dist : array of shape (n, m)
+        Squared distances (numpy or torch), squared units of the data.
+    sigma : float
+        Bandwidth, units of the data.
+    out : array, optional
+        Where to write (``sq_dist`` itself for in place).
     """
-    same = B is None
-    mean = A.mean(axis=0)
-    Ac = A - mean
-    Bc = Ac if same else B - mean
-    out = Ac @ np.ascontiguousarray(Bc.T)
-    out *= -2.0
-    out += np.einsum("ij,ij->i", Ac, Ac)[:, None]
-    out += np.einsum("ij,ij->i", Bc, Bc)[None, :]
-    np.maximum(out, 0.0, out=out)
-    if same:
-        np.fill_diagonal(out, 0.0)
-    return out
-
-
-def resolve_bandwidth(Z, sigma, caller="dse"):
-    """Turn ``sigma`` (a positive number or a rule name) into a number.
-
-    Parameters
-    ----------
-    Z : ndarray of shape (n_samples, n_features)
-    sigma : float or {"median", "rms"}
-        * a positive number: used as is (same units as ``Z``);
-        * ``"median"``: the median Euclidean distance between distinct pairs of
-          points (over a fixed-seed subsample of ``MEDIAN_SAMPLE_SIZE`` points
-          when ``n_samples`` is larger);
-        * ``"rms"``: the root-mean-square distance between distinct pairs,
-          ``sqrt(2 n / (n - 1) * trace(cov(Z)))``, exact and O(n d).
-
-    Returns
-    -------
-    float
-        The bandwidth.  For a rule on data whose points all coincide, 1.0 (any
-        value gives the same all-ones kernel there).
-    """
-    if isinstance(sigma, numbers.Real) and not isinstance(sigma, bool):
-        if not np.isfinite(sigma) or sigma <= 0:
-            raise InvalidParameterError(
-                f"The 'sigma' parameter of {caller} must be a float in the range (0, inf) or "
-                f"one of {', '.join(map(repr, BANDWIDTH_RULES))}. Got {sigma!r} instead. "
-                f"Pass a positive length in the units of Z, or sigma='median' for a "
-                f"scale-aware bandwidth."
-            )
-        return float(sigma)
-    if not isinstance(sigma, str):
-        raise InvalidParameterError(
-            f"The 'sigma' parameter of {caller} must be a float in the range (0, inf) or one "
-            f"of {', '.join(map(repr, BANDWIDTH_RULES))}. Got {sigma!r} instead."
-        )
-    check_option(sigma, "sigma", caller, BANDWIDTH_RULES)
-    n = Z.shape[0]
-    Z = np.asarray(Z, dtype=np.float64)
-    if sigma == "rms":
-        var = Z.var(axis=0).sum()
-        value = float(np.sqrt(2.0 * n / (n - 1) * var))
+    xp = backend_of(sq_dist) if xp is None else xp
+    if out is None:
+        out = sq_dist * (-0.5 / sigma**2)
     else:
-        if n > MEDIAN_SAMPLE_SIZE:
-            idx = np.random.default_rng(0).choice(n, MEDIAN_SAMPLE_SIZE, replace=False)
-            Z = Z[np.sort(idx)]
-        d2 = squared_distances(Z)
-        pairs = np.sqrt(d2[np.triu_indices(Z.shape[0], k=1)])
-        value = float(np.median(pairs))
-        if value == 0.0:
-            nonzero = pairs[pairs > 0]
-            value = float(nonzero.mean()) if nonzero.size else 0.0
-    return value if value > 0 else 1.0
+        if out is not sq_dist:
+            out[...] = sq_dist
+        out *= -0.5 / sigma**2
+    return xp.exp_(out)
 
 
-def gaussian_affinity(sq_dist, sigma, out=None):
-    """``exp(-sq_dist / (2 sigma^2))``, computed in place when ``out is sq_dist``."""
-    out = np.multiply(sq_dist, -0.5 / sigma**2, out=out)
-    return np.exp(out, out=out)
+def reference_float32_distances(X):
+    """Distances as ``dse-dsmi`` gets them for float32 embeddings (scikit-learn's float32
+    path): squared distances rounded to float32, square root taken in float32."""
+    d2 = squared_distances(np.asarray(X, dtype=np.float64)).astype(np.float32)
+    return np.sqrt(d2)
+
+
+def reference_float32_affinity(X, sigma):
+    """``dse-dsmi``'s Gaussian kernel of float32 embeddings, evaluated in float32 (as a
+    float64 array of shape (n, n))."""
+    d = reference_float32_distances(X)
+    return np.exp(-(d * d) / np.float32(2.0 * sigma**2)).astype(np.float64)
+
+
+def diffusion_scaling(row_sums, alpha, matvec=None, xp=NUMPY):
+    """The scaling ``w`` with ``M = diag(w) G diag(w)`` and the trivial vector.
+
+    Parameters
+    ----------
+    row_sums : array of shape (n,)
+        Row sums ``q = G 1`` of the affinity.
+    alpha : float in [0, 1]
+        Density-normalisation power.
+    matvec : callable, optional
+        ``matvec(u) -> G @ u``; needed when ``alpha > 0``.
+    xp : backend
+
+    Returns
+    -------
+    w : array of shape (n,)
+    trivial_vector : array of shape (n,)
+        Unit eigenvector of ``M`` with eigenvalue 1 (``sqrt(degree)`` normalised).
+    degree : array of shape (n,)
+        Row sums of the density-normalised kernel ``K``.
+    """
+    if alpha > 0:
+        pre = row_sums**-alpha
+        degree = pre * matvec(pre)
+        w = pre / xp.sqrt(degree)
+    else:
+        degree = row_sums
+        w = 1.0 / xp.sqrt(degree)
+    v = xp.sqrt(degree)
+    v = v / xp.norm(v)
+    return w, v, degree
+
+
+def normalise_affinity(K, alpha=0.0, xp=None):
+    """Scale a dense symmetric affinity, in place, into ``M``; return the trivial vector.
+
+    Parameters
+    ----------
+    K : array of shape (n, n), float64 (numpy or torch)
+        Overwritten with ``M = diag(w) K diag(w)``.
+    alpha : float in [0, 1]
+    """
+    xp = backend_of(K) if xp is None else xp
+    w, v, _ = diffusion_scaling(xp.row_sums(K), alpha, lambda u: K @ u, xp)
+    K *= w[:, None]
+    K *= w[None, :]
+    return v
 
 
 class DiffusionOperator:
@@ -171,33 +154,40 @@ class DiffusionOperator:
         return P
 
 
-def diffusion_operator(Z, sigma, alpha=0.0):
+def diffusion_operator(Z, sigma, alpha=0.0, xp=NUMPY, *, reference_float32=False):
     """Build the dense symmetric diffusion matrix of ``Z`` in one N x N buffer.
 
     Parameters
     ----------
-    Z : ndarray of shape (n_samples, n_features)
+    Z : array-like of shape (n_samples, n_features)
     sigma : float
         Gaussian bandwidth (already resolved), units of ``Z``.
     alpha : float in [0, 1]
         Density-normalisation power (0: plain random walk, as ``dse-dsmi``;
         0.5: the paper's propositions; 1: Laplace-Beltrami).
+    xp : backend, default numpy
+        A ``TorchBackend`` builds it on that backend's device.
+    reference_float32 : bool, default=False
+        Evaluate the kernel in float32 as ``dse-dsmi`` does for float32
+        embeddings (numpy, ``alpha = 0`` only; ignored otherwise).
 
     Returns
     -------
     DiffusionOperator
     """
-    M = squared_distances(np.asarray(Z, dtype=np.float64))
-    gaussian_affinity(M, sigma, out=M)
-    return diffusion_from_affinity(M, sigma, alpha)
+    if reference_float32 and alpha == 0:
+        return diffusion_from_affinity(reference_float32_affinity(Z, sigma), sigma)
+    M = squared_distances(xp.asarray(Z), xp=xp)
+    gaussian_affinity(M, sigma, out=M, xp=xp)
+    return diffusion_from_affinity(M, sigma, alpha, xp=xp)
 
 
-def diffusion_from_affinity(K, sigma, alpha=0.0):
+def diffusion_from_affinity(K, sigma, alpha=0.0, xp=None):
     """Normalise an affinity matrix, in place, into the symmetric diffusion matrix.
 
     Parameters
     ----------
-    K : ndarray of shape (n, n), float64
+    K : array of shape (n, n), float64
         Symmetric non-negative affinity; overwritten with ``M``.
     sigma : float
         The bandwidth ``K`` was built with (recorded only).
@@ -208,14 +198,16 @@ def diffusion_from_affinity(K, sigma, alpha=0.0):
     -------
     DiffusionOperator
     """
-    if alpha > 0:
-        q = K.sum(axis=1) ** -alpha
-        K *= q[:, None]
-        K *= q[None, :]
-    degree = K.sum(axis=1)
-    scale = 1.0 / np.sqrt(degree)
-    K *= scale[:, None]
-    K *= scale[None, :]
-    v = np.sqrt(degree)
-    v /= np.linalg.norm(v)
-    return DiffusionOperator(K, v, sigma, alpha)
+    return DiffusionOperator(K, normalise_affinity(K, alpha, xp), sigma, alpha)
+
+
+def affinity_matrix(X, sigma, *, reference_float32=False):
+    """The dense Gaussian affinity of the rows of ``X``, shape (n, n), float64.
+
+    ``reference_float32`` evaluates it in float32 as ``dse-dsmi`` does for float32
+    embeddings (:func:`reference_float32_affinity`).
+    """
+    if reference_float32:
+        return reference_float32_affinity(X, sigma)
+    D2 = squared_distances(np.asarray(X, dtype=np.float64))
+    return gaussian_affinity(D2, sigma, out=D2)

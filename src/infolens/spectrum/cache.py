@@ -19,8 +19,9 @@ import tempfile
 import numpy as np
 
 from infolens.core.validation import InvalidParameterError
+from infolens.spectrum.exact import Spectrum
 
-__all__ = ["SpectrumCache", "content_key"]
+__all__ = ["SpectrumCache", "cached_spectrum", "content_key"]
 
 
 def content_key(X, params):
@@ -92,3 +93,36 @@ class SpectrumCache:
             except OSError:
                 pass
             raise
+
+
+def cached_spectrum(directory, X, params, solve):
+    """``solve()`` (a :class:`Spectrum`), read from or written to the cache in ``directory``.
+
+    Parameters
+    ----------
+    directory : str, os.PathLike or None
+        The cache directory; None solves without a cache.
+    X : ndarray
+        The points (hashed into the key).
+    params : dict
+        Every parameter that changes the spectrum (JSON-able).
+    solve : callable
+        ``solve() -> Spectrum``, called on a miss.
+    """
+    if directory is None:
+        return solve()
+    cache = SpectrumCache(directory)
+    key = content_key(X, params)
+    hit = cache.get(key)
+    if hit is not None:
+        idx = int(hit["trivial_index"])
+        est = float(hit["error_estimate_bits"])
+        return Spectrum(hit["values"], None if idx < 0 else idx, str(hit["precision"]),
+                        None if np.isnan(est) else est)
+    spectrum = solve()
+    cache.put(key, values=spectrum.values,
+              trivial_index=-1 if spectrum.trivial_index is None else spectrum.trivial_index,
+              precision=spectrum.precision,
+              error_estimate_bits=np.nan if spectrum.error_estimate_bits is None
+              else spectrum.error_estimate_bits)
+    return spectrum
