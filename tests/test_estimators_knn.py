@@ -5,7 +5,9 @@ import pytest
 
 import infolens
 from infolens import datasets
-from infolens.measures.knn import TREE_MAX_DIM, count_within, knn_distances
+from scipy.special import ndtri
+
+from infolens.measures.knn import TREE_MAX_DIM, count_within, knn_distances, preprocess_columns
 
 N = 5000
 TOL = 0.05  # nats, issue 4 item 5
@@ -159,3 +161,16 @@ def test_one_dimensional_counts_match_the_tree(strict):
     rr = np.nextafter(r, 0) if strict else r
     tree = cKDTree(x).query_ball_point(x, rr, p=np.inf, return_length=True) - 1
     np.testing.assert_array_equal(count_within(x, r, np.inf, strict=strict), tree)
+
+
+def test_preprocess_columns_maps():
+    A = np.array([[3.0, 1.0], [1.0, 1.0], [2.0, 5.0], [2.0, 7.0]])
+    # Ties share their average rank; normal scores are Phi^-1(rank / (n + 1)).
+    ranks = np.array([[4.0, 1.5], [1.0, 1.5], [2.5, 3.0], [2.5, 4.0]])
+    np.testing.assert_allclose(preprocess_columns(A, "rank"), ndtri(ranks / 5.0))
+    unit = preprocess_columns(A, "standardize")
+    np.testing.assert_allclose(unit.mean(axis=0), 0.0, atol=1e-15)
+    np.testing.assert_allclose(unit.std(axis=0), 1.0)
+    raw = preprocess_columns(A.astype(np.float32), "none")
+    assert raw.dtype == np.float64
+    np.testing.assert_array_equal(raw, A)

@@ -44,12 +44,12 @@ def test_von_neumann_and_renyi_exact_cases():
     centres = np.eye(k) * 1e3
     Z = np.repeat(centres, m, axis=0)
     for alpha in (0.5, 1.0, 1.01, 2.0):
-        assert infolens.renyi_entropy(Z, alpha=alpha, sigma=1.0) == pytest.approx(
+        assert infolens.renyi_entropy(Z, order=alpha, sigma=1.0) == pytest.approx(
             np.log2(k), abs=1e-6)
     assert infolens.von_neumann_entropy(Z, sigma=1.0, base="e") == pytest.approx(np.log(k),
                                                                                 abs=1e-6)
     # Linear kernel on orthonormal rows: A = I / n, entropy log n.
-    assert infolens.renyi_entropy(np.eye(8), alpha=2.0, kernel="linear") == pytest.approx(3.0)
+    assert infolens.renyi_entropy(np.eye(8), order=2.0, kernel="linear") == pytest.approx(3.0)
 
 
 def test_renyi_mi_properties():
@@ -57,13 +57,13 @@ def test_renyi_mi_properties():
     labels = np.repeat(np.arange(k), m)
     Z = np.eye(k)[labels] * 1e3
     # Z determines Y and vice versa: I = S(A) = S(B) = log k.
-    assert infolens.renyi_mi(Z, labels, alpha=1.0, sigma=1.0) == pytest.approx(np.log2(k),
+    assert infolens.renyi_mi(Z, labels, order=1.0, sigma=1.0) == pytest.approx(np.log2(k),
                                                                               abs=1e-6)
     rng = np.random.default_rng(0)
     W = rng.standard_normal((300, 2))
     y = rng.integers(0, 3, 300)
-    weak = infolens.renyi_mi(W, y, alpha=1.0)
-    strong = infolens.renyi_mi(W + 4 * np.eye(3)[y][:, :2], y, alpha=1.0)
+    weak = infolens.renyi_mi(W, y, order=1.0)
+    strong = infolens.renyi_mi(W + 4 * np.eye(3)[y][:, :2], y, order=1.0)
     assert 0 <= weak < strong
 
 
@@ -149,8 +149,8 @@ def _three_blobs(n=1200, seed=0):
 
 @pytest.mark.parametrize("func,kwargs", [
     (infolens.von_neumann_entropy, {}),
-    (infolens.renyi_entropy, {"alpha": 2.0}),
-    (infolens.renyi_entropy, {"alpha": 3.0}),
+    (infolens.renyi_entropy, {"order": 2.0}),
+    (infolens.renyi_entropy, {"order": 3.0}),
     (infolens.vendi_score, {"kernel": "gaussian"}),
 ])
 def test_slq_matches_the_exact_kernel_spectrum_within_its_standard_error(func, kwargs):
@@ -190,9 +190,27 @@ def test_orders_the_stochastic_estimate_cannot_give_are_refused():
 
 def test_linear_kernel_entropy_uses_the_dual_when_samples_outnumber_features():
     Z = _three_blobs(500)
-    res = infolens.renyi_entropy(Z, kernel="linear", alpha=2.0, return_result=True)
+    res = infolens.renyi_entropy(Z, kernel="linear", order=2.0, return_result=True)
     assert res.eigenvalues.size == Z.shape[1]  # the 6 x 6 dual
     X = Z / np.sqrt(np.trace(Z @ Z.T))
     lam = np.linalg.eigvalsh(X @ X.T)
     expected = np.log2((np.clip(lam, 0, None) ** 2).sum()) / (1 - 2.0)
     assert res.value == pytest.approx(expected, rel=1e-9)
+
+
+def test_renyi_order_keeps_its_old_name_alpha_with_a_deprecation_warning():
+    Z = _three_blobs(60)
+    for func, args in ((infolens.renyi_entropy, (Z,)), (infolens.renyi_mi, (Z, np.arange(60) % 3))):
+        expected = func(*args, order=2.0, sigma=1.0)
+        with pytest.warns(DeprecationWarning, match="'alpha' parameter of .* order=2.0"):
+            assert func(*args, alpha=2.0, sigma=1.0) == expected
+        with pytest.warns(DeprecationWarning), \
+                pytest.raises(infolens.InvalidParameterError, match="'alpha' parameter"):
+            func(*args, alpha=-1.0)
+
+
+def test_cauchy_schwarz_mi_is_cs_mi():
+    from infolens.measures.cauchy_schwarz import cauchy_schwarz_mi, cs_mi
+
+    assert infolens.cauchy_schwarz_mi is infolens.cs_mi is cauchy_schwarz_mi is cs_mi
+

@@ -1,10 +1,13 @@
 """Neural MI bounds (torch): accuracy on Gaussian tasks with known MI, seeds, held-out estimate."""
 
+import sys
+
 import numpy as np
 import pytest
 
 import infolens
 from infolens import datasets
+from infolens.measures.neural import mlp
 
 torch = pytest.importorskip("torch")
 
@@ -84,3 +87,19 @@ def test_rank_preprocessing_handles_heavy_tails():
     r = infolens.nwj_mi(task.X, task.Y, base="e", epochs=2, preprocess="standardize",
                         return_result=True)
     assert r.params["preprocess"] == "standardize"
+
+
+def test_mlp_layer_widths():
+    net = mlp(torch, 3, (5, 4), 2)
+    widths = [m.out_features for m in net if isinstance(m, torch.nn.Linear)]
+    assert widths == [5, 4, 2]
+    assert net(torch.zeros(7, 3)).shape == (7, 2)
+
+
+def test_missing_torch_names_the_estimator_and_the_extra(monkeypatch):
+    Z = np.random.default_rng(0).standard_normal((40, 6))
+    monkeypatch.setitem(sys.modules, "torch", None)  # makes `import torch` fail
+    with pytest.raises(ImportError, match=r"MINE/NWJ/InfoNCE needs torch.*infolens\[torch\]"):
+        infolens.mine_mi(Z, Z)
+    with pytest.raises(ImportError, match="autoencoder compressor needs torch"):
+        infolens.compressed_mi(Z, Z, n_components=2, compressor="autoencoder")

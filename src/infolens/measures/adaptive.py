@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from infolens.core.result import stopwatch
+from infolens.core.formulas import shannon_of_counts
+from infolens.core.result import build_result, stopwatch
 from infolens.core.validation import check_bool, check_int, resolve_base
-from infolens.measures.common import check_mi_inputs, finish
+from infolens.measures.common import check_mi_inputs
 
 __all__ = ["adaptive_binning_mi", "quantile_bins"]
 
@@ -48,12 +49,6 @@ def _states(B):
     return np.unique(B, axis=0, return_inverse=True)[1].reshape(-1)
 
 
-def _plugin_entropy(codes):
-    p = np.bincount(codes) / codes.size
-    p = p[p > 0]
-    return float(-(p * np.log(p)).sum())
-
-
 def adaptive_binning_mi(Z, Y, *, n_bins=30, n_bins_y=None, y_kind="auto", base=2,
                         return_result=False):
     """Plug-in MI between equal-mass-binned activations and ``Y``.
@@ -69,8 +64,11 @@ def adaptive_binning_mi(Z, Y, *, n_bins=30, n_bins_y=None, y_kind="auto", base=2
     n_bins_y : int or None, default=None
         Bins per column of continuous ``Y`` (defaults to ``n_bins``).
     y_kind : {"auto", "continuous", "labels"}, default="auto"
+        ``"auto"`` reads integer, boolean or string 1-D ``Y`` as labels.
     base : {2, "e", 10}, default=2
+        2 gives bits, ``"e"`` nats.
     return_result : bool, default=False
+        Return a :class:`infolens.Result` (with the entropies in ``details``).
 
     Returns
     -------
@@ -90,10 +88,11 @@ def adaptive_binning_mi(Z, Y, *, n_bins=30, n_bins_y=None, y_kind="auto", base=2
         t = _states(quantile_bins(np.asarray(X, dtype=np.float64), n_bins))
         y = Yv if kind == "labels" else _states(quantile_bins(Yv, n_bins_y))
         joint = _states(np.stack([t, y], axis=1))
-        h_t, h_y, h_ty = _plugin_entropy(t), _plugin_entropy(y), _plugin_entropy(joint)
+        h_t, h_y, h_ty = shannon_of_counts(t), shannon_of_counts(y), shannon_of_counts(joint)
         nats = max(h_t + h_y - h_ty, 0.0)
     params = {"n_bins": n_bins, "n_bins_y": None if kind == "labels" else n_bins_y,
               "y_kind": kind, "base": base}
     details = {"entropy_states": h_t / log_base, "entropy_y": h_y / log_base,
                "n_states": int(t.max()) + 1}
-    return finish(caller, nats / log_base, unit, params, clock[0], details, return_result)
+    return build_result(caller, nats / log_base, unit, params, elapsed_s=clock[0],
+                        details=details, return_result=return_result)

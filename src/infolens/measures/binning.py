@@ -9,25 +9,21 @@ dimension almost every point sits alone in its cell and CSE saturates at
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 
-from infolens.measures.conditioning import partition_mi, reference_subsample, subsample
-from infolens.core.result import Result, stopwatch
+from infolens.core.formulas import shannon_of_counts, shannon_of_weights
+from infolens.core.result import build_result, stopwatch
 from infolens.core.validation import (
-    check_bool,
-    check_embeddings,
-    check_int,
-    check_option,
-    check_reference,
-    resolve_base,
+    check_bool, check_embeddings, check_int, check_option, check_reference, resolve_base,
 )
-from infolens.measures.partition import REFERENCE_KINDS, partition_reference
-from infolens.spectrum.exact import entropy_of_weights
+from infolens.measures.conditioning import (
+    REFERENCE_KINDS, partition_mi, partition_reference, reference_subsample, subsample,
+)
+from infolens.measures.spectral_settings import PRESETS, REFERENCE_MAX_N
 
 __all__ = ["cse", "csmi"]
-
-_PRESETS = ("infolens", "dse-dsmi")
-_REFERENCE_MAX_N = 10000
 
 
 def grid_cells(Z, n_bins, lower=None, upper=None):
@@ -63,16 +59,16 @@ def grid_cells(Z, n_bins, lower=None, upper=None):
 
 def _cell_entropy(Z, n_bins, log_base, parity):
     counts = np.bincount(grid_cells(Z, n_bins))
-    return entropy_of_weights(counts.astype(np.float64), log_base, reference_eps=parity)
+    return shannon_of_weights(counts, reference_eps=parity) / log_base
 
 
 def _common(caller, preset, n_bins, base, max_n, random_state):
-    preset = check_option(preset, "preset", caller, _PRESETS)
+    preset = check_option(preset, "preset", caller, PRESETS)
     parity = preset == "dse-dsmi"
     n_bins = check_int(n_bins, "n_bins", caller, low=1)
     log_base, unit = resolve_base(base, caller)
     if isinstance(max_n, str) and max_n == "auto":
-        max_n = _REFERENCE_MAX_N if parity else None
+        max_n = REFERENCE_MAX_N if parity else None
     max_n = check_int(max_n, "max_n", caller, low=2, allow_none=True, also=("auto",))
     random_state = check_int(random_state, "random_state", caller, low=0, allow_none=True)
     params = {"preset": preset, "n_bins": n_bins, "base": base, "max_n": max_n,
@@ -112,15 +108,12 @@ def cse(Z, *, n_bins=2, base=2, max_n="auto", preset="infolens", random_state=0,
     with stopwatch() as clock:
         if max_n is not None and X.shape[0] > max_n:
             if parity:
-                import random
-
                 X = X[reference_subsample(X.shape[0], max_n, random_state, random.Random())]
             else:
                 X = X[subsample(X.shape[0], max_n, random_state)]
         value = _cell_entropy(X, n_bins, log_base, parity)
-    if not return_result:
-        return value
-    return Result("cse", value, unit, params, None, clock[0], {"n_used": X.shape[0]})
+    return build_result("cse", value, unit, params, elapsed_s=clock[0],
+                        details={"n_used": X.shape[0]}, return_result=return_result)
 
 
 def csmi(Z, Y, *, n_bins=2, y_kind="auto", n_clusters=10, n_repeats=5, base=2,
@@ -171,11 +164,10 @@ def csmi(Z, Y, *, n_bins=2, y_kind="auto", n_clusters=10, n_repeats=5, base=2,
         else:
             cells = grid_cells(X, n_bins)
             joint = np.unique(np.stack([cells, partition.codes]), axis=1, return_counts=True)[1]
-            h_cells = entropy_of_weights(np.bincount(cells).astype(float), log_base)
-            h_y = entropy_of_weights(partition.counts.astype(float), log_base)
-            h_joint = entropy_of_weights(joint.astype(float), log_base)
+            h_cells = shannon_of_counts(cells) / log_base
+            h_y = shannon_of_weights(partition.counts) / log_base
+            h_joint = shannon_of_weights(joint) / log_base
             value = max(h_cells + h_y - h_joint, 0.0)
-    if not return_result:
-        return value
     params.update(y_kind=partition.kind, n_clusters=n_clusters, n_repeats=n_repeats)
-    return Result("csmi", value, unit, params, None, clock[0], details)
+    return build_result("csmi", value, unit, params, elapsed_s=clock[0], details=details,
+                        return_result=return_result)

@@ -1,17 +1,38 @@
-"""Input handling shared by the estimators: the two kinds of reference variable
-and the return convention (float, or a :class:`infolens.Result`)."""
+"""Input handling shared by the estimators: the reference-variable kinds (one ``y_kind``
+vocabulary for the whole library) and the return convention (float, or a
+:class:`infolens.Result`)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from infolens.core.result import Result
-from infolens.core.validation import InvalidParameterError, check_embeddings, check_option, check_reference
+from infolens.core.validation import (
+    InvalidParameterError,
+    check_embeddings,
+    check_option,
+    check_reference,
+)
 
-__all__ = ["Y_KINDS", "check_mi_inputs", "finish", "standardize"]
+__all__ = ["PARTITION_Y_KINDS", "Y_KINDS", "Y_KIND_VOCABULARY", "check_mi_inputs", "finish",
+           "standardize"]
 
-#: ``"continuous"``: real vectors (one row per sample); ``"labels"``: discrete classes.
+#: The one vocabulary of ``y_kind``: how a mutual-information measure reads its reference
+#: variable ``Y``.  Each measure accepts a subset, declared in :mod:`infolens.registry`.
+Y_KIND_VOCABULARY = {
+    "auto": "decided from Y: integer, boolean or string 1-D Y are labels; otherwise a float "
+            "column is a scalar (partition measures) or continuous (estimators), several "
+            "columns are vectors (partition measures) or continuous (estimators)",
+    "labels": "discrete classes, one per sample (integers, booleans or strings)",
+    "continuous": "real values, one row of n_dims numbers per sample, used as they are",
+    "scalar": "one real number per sample, cut into n_clusters equal-width bins",
+    "vector": "several real numbers per sample, grouped into n_clusters spectral clusters",
+    "partition": "precomputed group ids, one per sample, used as they are",
+}
+#: The kinds the estimators (neighbour, neural, kernel, compressed, adaptive binning) take.
 Y_KINDS = ("auto", "continuous", "labels")
+#: The kinds the partition measures (DSMI, ASMI, CSMI) take: they condition on groups of Y.
+PARTITION_Y_KINDS = ("auto", "labels", "scalar", "vector", "partition")
 
 
 def check_mi_inputs(Z, Y, caller, y_kind="auto", supported=("continuous", "labels")):

@@ -14,11 +14,14 @@ Networks via Lossy Compression", ICLR (2024).
 from __future__ import annotations
 
 import numpy as np
+from sklearn.decomposition import PCA
 
-from infolens.core.result import stopwatch
+from infolens.core import optional
+from infolens.core.result import build_result, stopwatch
 from infolens.core.validation import check_bool, check_int, check_option, check_real, resolve_base
-from infolens.measures.common import check_mi_inputs, finish, standardize
+from infolens.measures.common import check_mi_inputs, standardize
 from infolens.measures.knn import ksg_mi
+from infolens.measures.neural import mlp
 
 __all__ = ["compress", "compressed_mi"]
 
@@ -51,16 +54,13 @@ def compress(A, n_components, method="pca", *, epochs=100, lr=1e-3, random_state
     scale = A.std()
     A = A / (scale if scale > 0 else 1.0)
     if method == "pca":
-        from sklearn.decomposition import PCA
-
         return PCA(n_components=n_components, random_state=random_state).fit_transform(A)
-    from infolens.measures.neural import _mlp, _torch
-
-    torch = _torch()
-    torch.manual_seed(0 if random_state is None else random_state)
-    gen = torch.Generator().manual_seed(0 if random_state is None else random_state)
-    enc = _mlp(torch, A.shape[1], (128,), n_components)
-    dec = _mlp(torch, n_components, (128,), A.shape[1])
+    torch = optional.torch("the autoencoder compressor")
+    seed = 0 if random_state is None else random_state
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    enc = mlp(torch, A.shape[1], (128,), n_components)
+    dec = mlp(torch, n_components, (128,), A.shape[1])
     opt = torch.optim.Adam(list(enc.parameters()) + list(dec.parameters()), lr=lr)
     data = torch.as_tensor(A, dtype=torch.float32)
     bsz = min(256, data.shape[0])
@@ -124,4 +124,5 @@ def compressed_mi(Z, Y, *, n_components=4, compressor="pca", k=3, y_kind="auto",
     if compressor == "autoencoder":
         params.update(epochs=epochs, lr=lr)
     details = {"compressed_dims": (cz.shape[1], None if kind == "labels" else cy.shape[1])}
-    return finish(caller, inner.value, inner.unit, params, clock[0], details, return_result)
+    return build_result(caller, inner.value, inner.unit, params, elapsed_s=clock[0],
+                        details=details, return_result=return_result)

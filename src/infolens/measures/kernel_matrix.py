@@ -12,34 +12,39 @@
   for the Renyi and von Neumann entropies) for
   linear and cosine kernels when ``n > D``.
 * Matrix nuclear norm of the row-normalised embeddings (sum of singular values).
-* Cauchy-Schwarz quadratic mutual information (Principe 2010; Yu et al.,
-  "Cauchy-Schwarz divergence information bottleneck", 2024):
-  ``D_CS(p(x, y) || p(x) p(y))`` with Parzen estimates.
+
+The Renyi order is the parameter ``order`` (``alpha`` until 0.1, still accepted
+with a ``DeprecationWarning``: in :func:`infolens.dse` ``alpha`` is the density
+normalisation).  The Cauchy-Schwarz mutual information, which shares the Gram
+matrices, is in :mod:`infolens.measures.cauchy_schwarz`.
 """
 
 from __future__ import annotations
 
-import numbers
+import warnings
 
 import numpy as np
 import scipy.linalg
 
-from infolens.core.result import stopwatch
+from infolens.core.formulas import renyi_of_probabilities
+from infolens.core.result import build_result, stopwatch
 from infolens.core.validation import (
-    check_bool,
     InvalidParameterError,
+    check_bool,
     check_embeddings,
     check_option,
     check_real,
     resolve_base,
 )
-import infolens.spectrum.engine as _engine
-from infolens.kernels.gaussian import BANDWIDTH_RULES, resolve_bandwidth, squared_distances
-from infolens.spectrum.exact import check_dense_memory
-from infolens.measures.common import check_mi_inputs, finish
+from infolens.kernels.bandwidth import check_sigma, resolve_bandwidth
+from infolens.kernels.gram import KERNELS, gram_matrix, label_gram, row_normalise
+from infolens.measures.common import check_mi_inputs
+from infolens.spectrum.planning import check_exact_memory, check_method_options
+from infolens.spectrum.solve import SpectralRequest, solve
 
 __all__ = [
-    "cs_mi",
+    "KERNELS",
+    "METHODS",
     "nuclear_norm",
     "renyi_entropy",
     "renyi_mi",
@@ -47,42 +52,15 @@ __all__ = [
     "von_neumann_entropy",
 ]
 
-KERNELS = ("gaussian", "cosine", "linear")
-
-
-def gram_matrix(X, kernel, sigma, caller):
-    """Kernel matrix of the rows of ``X`` with unit diagonal (gaussian, cosine) or ``X X^T``.
-
-    Returns
-    -------
-    K : ndarray of shape (n, n)
-    sigma : float or None
-        The resolved Gaussian bandwidth (units of ``X``), None for other kernels.
-    """
-    check_dense_memory(X.shape[0], caller)
-    X = np.asarray(X, dtype=np.float64)
-    if kernel == "gaussian":
-        s = resolve_bandwidth(X, sigma, caller)
-        K = squared_distances(X)
-        K *= -0.5 / s**2
-        np.exp(K, out=K)
-        return K, s
-    F = _row_normalise(X) if kernel == "cosine" else X
-    return F @ np.ascontiguousarray(F.T), None
-
-
-def _row_normalise(X):
-    norms = np.linalg.norm(X, axis=1, keepdims=True)
-    if np.any(norms == 0):
-        raise InvalidParameterError(
-            "The cosine kernel needs every row of Z to be non-zero; got "
-            f"{int((norms == 0).sum())} all-zero rows. Drop them or use kernel='gaussian'.")
-    return X / norms
-
-
 def _normalised_eigenvalues(K):
     """Eigenvalues of ``K / tr K`` (non-negative, summing to one; round-off level set to 0)."""
-    lam = scipy.linalg.eigh(K, eigvals_only=True, overwrite_a=True, check_finite=False)
+    return _normalised(scipy.linalg.eigh(K, eigvals_only=True, overwrite_a=True,
+                                         check_finite=False))
+
+
+def _normalised(lam):
+    """Eigenvalues ``lam`` of a kernel matrix divided by their sum, round-off level set to 0."""
+    lam = np.array(lam, dtype=np.float64)
     # Eigenvalues at round-off level are zeros of the exact matrix (matrix_rank's
     # tolerance); left in, they would inflate orders q < 1 (q = 0 counts them).
     lam[lam <= lam.max() * lam.size * np.finfo(np.float64).eps] = 0.0
@@ -104,7 +82,7 @@ _METHOD_DOC = """method : {"auto", "exact", "slq"}, default="auto"
         quadrature from products with the kernel, never stored N x N when
         memory is short; the result's ``standard_error`` is its uncertainty;
         finite positive orders only.  ``"auto"``: exact up to 4096 points,
-        SLQ above, with the memory guard of :mod:`infolens.spectrum.engine`.  Orders
+        SLQ above, with the memory guard of :mod:`infolens.spectrum.planning`.  Orders
         below 1 weigh the many eigenvalues of a smooth kernel that lie at
         round-off level, where neither method is accurate (~1e-4 bits).
     method_options : dict, optional
@@ -125,7 +103,7 @@ def _kernel_renyi(X, order, kernel, sigma, dual, method, method_options, caller)
         SLQ its ``standard_error`` (nats) and Krylov sizes.
     """
     method = check_option(method, "method", caller, METHODS)
-    options = _engine.check_method_options(method_options, caller)
+    options = check_method_options(method_options, caller)
     n, d = X.shape
     if kernel != "gaussian":
         if method == "slq":
@@ -135,74 +113,54 @@ def _kernel_renyi(X, order, kernel, sigma, dual, method, method_options, caller)
                 f"Use method='auto' or 'exact'.")
         use_dual = dual is True or (dual == "auto" and n > d)
         F = np.asarray(X, dtype=np.float64)
-        F = _row_normalise(F) if kernel == "cosine" else F
+        F = row_normalise(F) if kernel == "cosine" else F
         if use_dual:
             lam = _normalised_eigenvalues(np.ascontiguousarray(F.T) @ F)
         else:
-            check_dense_memory(n, caller)
+            check_exact_memory(n, caller, memory_limit=options["memory_limit"])
             lam = _normalised_eigenvalues(F @ np.ascontiguousarray(F.T))
-        return renyi_of_weights(lam, order), None, {"eigenvalues": lam, "method": "exact",
-                                                    "dual": use_dual}
+        return renyi_of_probabilities(lam, order), None, {"eigenvalues": lam,
+                                                          "method": "exact", "dual": use_dual}
     s = resolve_bandwidth(X, sigma, caller)
-    plan = _engine.plan_method(n, d, method, caller, options=options)
-    if plan.method == "exact":
-        K, _ = gram_matrix(X, "gaussian", s, caller)
-        lam = _normalised_eigenvalues(K)
-        return renyi_of_weights(lam, order), s, {"eigenvalues": lam, "method": "exact",
-                                                 "dual": False}
-    if order == 0.0 or np.isinf(order):
-        raise InvalidParameterError(
-            f"{caller}: order {order} needs every eigenvalue (q = 0 counts the non-zero ones, "
-            f"inf takes the largest exactly); the stochastic estimate ({n} points take "
-            f"method='{plan.method}') covers finite positive orders. Use an order in "
-            f"(0, inf), or method='exact' if an {n} x {n} matrix fits in memory.")
-    nats, details = _engine.slq_kernel_renyi(X, s, order, plan=plan, precision="float64",
-                                             options=options, caller=caller)
-    return nats, s, dict(details, dual=False)
+    answer = solve(SpectralRequest(np.asarray(X, dtype=np.float64), s, operator="affinity",
+                                   order=order, keep_trivial=None, precision="float64",
+                                   method=method, options=options, caller=caller))
+    if answer.spectrum is not None:
+        lam = _normalised(answer.spectrum.values)
+        return renyi_of_probabilities(lam, order), s, {"eigenvalues": lam, "method": "exact",
+                                                       "dual": False}
+    return answer.entropy, s, dict(answer.details, standard_error=answer.standard_error,
+                                   dual=False)
 
 
-def renyi_of_weights(p, alpha):
-    """Order-``alpha`` Renyi entropy in nats of a probability vector ``p``."""
-    p = p[p > 0]
-    if alpha == 1.0:
-        return float(-(p * np.log(p)).sum())
-    if np.isinf(alpha):
-        return float(-np.log(p.max()))
-    if alpha == 0.0:
-        return float(np.log(p.size))
-    return float(np.log((p**alpha).sum()) / (1.0 - alpha))
+def _check_order(order, caller, name="order"):
+    """A Renyi order: a real ``>= 0`` or ``inf``."""
+    if isinstance(order, float) and np.isinf(order) and order > 0:
+        return order
+    return check_real(order, name, caller, low=0.0)
 
 
-def check_sigma(sigma, name, caller):
-    """Refuse a bandwidth that is neither a positive finite number nor a rule name, up front
-    (it may only be used later, or not at all, e.g. ``sigma_y`` with labels)."""
-    if isinstance(sigma, str) and sigma in BANDWIDTH_RULES:
-        return sigma
-    ok = (isinstance(sigma, numbers.Real) and not isinstance(sigma, bool)
-          and np.isfinite(sigma) and sigma > 0)
-    if not ok:
-        raise InvalidParameterError(
-            f"The {name!r} parameter of {caller} must be a float in the range (0, inf) or one "
-            f"of {', '.join(map(repr, BANDWIDTH_RULES))}. Got {sigma!r} instead.")
-    return sigma
+def _order(order, alpha, caller):
+    """The checked Renyi order, from ``order`` or the deprecated ``alpha``."""
+    if alpha is None:
+        return _check_order(order, caller)
+    warnings.warn(
+        f"The 'alpha' parameter of {caller} is deprecated and will be removed: it is the "
+        f"Renyi order, now called 'order' (in dse, alpha is the density normalisation). "
+        f"Pass order={alpha!r}.", DeprecationWarning, stacklevel=3)
+    return _check_order(alpha, caller, "alpha")
 
 
-def _check_alpha(alpha, caller, name="alpha"):
-    if isinstance(alpha, float) and np.isinf(alpha) and alpha > 0:
-        return alpha
-    return check_real(alpha, name, caller, low=0.0)
-
-
-def renyi_entropy(Z, *, alpha=1.01, kernel="gaussian", sigma="median", base=2,
-                  method="auto", method_options=None, return_result=False):
-    """Matrix-based Renyi alpha-entropy of embeddings (Giraldo et al. 2015).
+def renyi_entropy(Z, *, order=1.01, kernel="gaussian", sigma="median", base=2,
+                  method="auto", method_options=None, return_result=False, alpha=None):
+    """Matrix-based Renyi entropy of order ``order`` of embeddings (Giraldo et al. 2015).
 
     Parameters
     ----------
     Z : array-like of shape (n_samples, n_features)
-    alpha : float >= 0 or inf, default=1.01
-        Order; 1 is the von Neumann entropy, values near 1 are the usual choice
-        in deep-learning studies.
+    order : float >= 0 or inf, default=1.01
+        Renyi order; 1 is the von Neumann entropy, values near 1 are the usual
+        choice in deep-learning studies.
     kernel : {"gaussian", "cosine", "linear"}, default="gaussian"
         Kernel defining the Gram matrix (normalised by its trace).
     sigma : float or {"median", "rms"}, default="median"
@@ -212,31 +170,35 @@ def renyi_entropy(Z, *, alpha=1.01, kernel="gaussian", sigma="median", base=2,
         2 gives bits, ``"e"`` nats.
     {method}
     return_result : bool, default=False
+    alpha : float, optional
+        Deprecated name of ``order`` (emits a ``DeprecationWarning``).
 
     Returns
     -------
     float or Result
         Between 0 (one direction / all points identical) and ``log n_samples``.
     """
-    return _renyi_entropy(Z, alpha, kernel, sigma, base, method, method_options, return_result,
+    order = _order(order, alpha, "renyi_entropy")
+    return _renyi_entropy(Z, order, kernel, sigma, base, method, method_options, return_result,
                           "renyi_entropy")
 
 
-def _renyi_entropy(Z, alpha, kernel, sigma, base, method, method_options, return_result,
+def _renyi_entropy(Z, order, kernel, sigma, base, method, method_options, return_result,
                    caller):
     check_bool(return_result, "return_result", caller)
-    check_sigma(sigma, "sigma", caller)
-    alpha = _check_alpha(alpha, caller)
+    check_sigma(sigma, caller)
     kernel = check_option(kernel, "kernel", caller, KERNELS)
     log_base, unit = resolve_base(base, caller)
     X = check_embeddings(Z, caller=caller)
     with stopwatch() as clock:
-        nats, s, details = _kernel_renyi(X, alpha, kernel, sigma, "auto", method,
+        nats, s, details = _kernel_renyi(X, order, kernel, sigma, "auto", method,
                                          method_options, caller)
     if "standard_error" in details:
         details["standard_error"] /= log_base
-    params = {"alpha": alpha, "kernel": kernel, "sigma": s, "base": base, "method": method}
-    return finish(caller, nats / log_base, unit, params, clock[0], details, return_result)
+    params = {"order": order, "kernel": kernel, "sigma": s, "base": base, "method": method}
+    return build_result(caller, nats / log_base, unit, params,
+                        eigenvalues=details.pop("eigenvalues", None), elapsed_s=clock[0],
+                        details=details, return_result=return_result)
 
 
 def von_neumann_entropy(Z, *, kernel="gaussian", sigma="median", base=2, method="auto",
@@ -257,13 +219,9 @@ def von_neumann_entropy(Z, *, kernel="gaussian", sigma="median", base=2, method=
                           "von_neumann_entropy")
 
 
-def _label_gram(codes):
-    return (codes[:, None] == codes[None, :]).astype(np.float64)
-
-
-def renyi_mi(Z, Y, *, alpha=1.01, kernel="gaussian", sigma="median", sigma_y="median",
-             y_kind="auto", base=2, return_result=False):
-    """Matrix-based Renyi alpha mutual information ``S(A) + S(B) - S(A o B)``.
+def renyi_mi(Z, Y, *, order=1.01, kernel="gaussian", sigma="median", sigma_y="median",
+             y_kind="auto", base=2, return_result=False, alpha=None):
+    """Matrix-based Renyi mutual information of order ``order``: ``S(A) + S(B) - S(A o B)``.
 
     Parameters
     ----------
@@ -271,42 +229,46 @@ def renyi_mi(Z, Y, *, alpha=1.01, kernel="gaussian", sigma="median", sigma_y="me
     Y : array-like of shape (n_samples,) or (n_samples, n_dims)
         Continuous vectors (Gaussian kernel with ``sigma_y``) or labels
         (the delta kernel ``1[y_i = y_j]``).
-    alpha, kernel, sigma : see :func:`renyi_entropy` (``kernel`` applies to ``Z``)
+    order, kernel, sigma : see :func:`renyi_entropy` (``kernel`` applies to ``Z``)
     sigma_y : float or {"median", "rms"}, default="median"
         Bandwidth for continuous ``Y``.
     y_kind : {"auto", "continuous", "labels"}, default="auto"
     base : {2, "e", 10}, default=2
     return_result : bool, default=False
+    alpha : float, optional
+        Deprecated name of ``order`` (emits a ``DeprecationWarning``).
 
     Returns
     -------
     float or Result
-        Non-negative for ``alpha`` in (0, 1] and kernels with unit diagonal.
+        Non-negative for ``order`` in (0, 1] and kernels with unit diagonal.
     """
     caller = "renyi_mi"
+    order = _order(order, alpha, caller)
     check_bool(return_result, "return_result", caller)
-    check_sigma(sigma, "sigma", caller)
-    check_sigma(sigma_y, "sigma_y", caller)
-    alpha = _check_alpha(alpha, caller)
+    check_sigma(sigma, caller)
+    check_sigma(sigma_y, caller, name="sigma_y")
     kernel = check_option(kernel, "kernel", caller, KERNELS)
     log_base, unit = resolve_base(base, caller)
     X, Yv, kind = check_mi_inputs(Z, Y, caller, y_kind)
     with stopwatch() as clock:
+        check_exact_memory(X.shape[0], caller)
         A, s = gram_matrix(X, kernel, sigma, caller)
         if kind == "labels":
-            B, sy = _label_gram(Yv), None
+            B, sy = label_gram(Yv), None
         else:
             B, sy = gram_matrix(Yv, "gaussian", sigma_y, caller)
         AB = A * B
-        h_a = renyi_of_weights(_normalised_eigenvalues(A), alpha)
-        h_b = renyi_of_weights(_normalised_eigenvalues(B), alpha)
-        h_ab = renyi_of_weights(_normalised_eigenvalues(AB), alpha)
+        h_a = renyi_of_probabilities(_normalised_eigenvalues(A), order)
+        h_b = renyi_of_probabilities(_normalised_eigenvalues(B), order)
+        h_ab = renyi_of_probabilities(_normalised_eigenvalues(AB), order)
         nats = h_a + h_b - h_ab
-    params = {"alpha": alpha, "kernel": kernel, "sigma": s, "sigma_y": sy, "y_kind": kind,
+    params = {"order": order, "kernel": kernel, "sigma": s, "sigma_y": sy, "y_kind": kind,
               "base": base}
     details = {"entropy_z": h_a / log_base, "entropy_y": h_b / log_base,
                "joint_entropy": h_ab / log_base}
-    return finish(caller, nats / log_base, unit, params, clock[0], details, return_result)
+    return build_result(caller, nats / log_base, unit, params, elapsed_s=clock[0],
+                        details=details, return_result=return_result)
 
 
 def vendi_score(Z, *, q=1.0, kernel="cosine", sigma="median", dual="auto", method="auto",
@@ -344,8 +306,8 @@ def vendi_score(Z, *, q=1.0, kernel="cosine", sigma="median", dual="auto", metho
     """
     caller = "vendi_score"
     check_bool(return_result, "return_result", caller)
-    check_sigma(sigma, "sigma", caller)
-    q = _check_alpha(q, caller, "q")
+    check_sigma(sigma, caller)
+    q = _check_order(q, caller, "q")
     kernel = check_option(kernel, "kernel", caller, KERNELS)
     if not (dual == "auto" or isinstance(dual, (bool, np.bool_))):
         raise InvalidParameterError(
@@ -364,8 +326,9 @@ def vendi_score(Z, *, q=1.0, kernel="cosine", sigma="median", dual="auto", metho
         details["standard_error"] *= value
     params = {"q": q, "kernel": kernel, "sigma": s, "dual": details.pop("dual"),
               "method": method}
-    return finish(caller, value, "effective samples", params, clock[0], details,
-                  return_result)
+    return build_result(caller, value, "effective samples", params,
+                        eigenvalues=details.pop("eigenvalues", None), elapsed_s=clock[0],
+                        details=details, return_result=return_result)
 
 
 def nuclear_norm(Z, *, normalize=True, return_result=False):
@@ -396,7 +359,7 @@ def nuclear_norm(Z, *, normalize=True, return_result=False):
     with stopwatch() as clock:
         F = np.asarray(X, dtype=np.float64)
         if normalize:
-            F = _row_normalise(F)
+            F = row_normalise(F)
         sv = scipy.linalg.svdvals(F, check_finite=False)
         value = float(sv.sum())
     n, d = X.shape
@@ -404,60 +367,8 @@ def nuclear_norm(Z, *, normalize=True, return_result=False):
     if normalize:
         lo, hi = np.sqrt(n), np.sqrt(n * min(n, d))
         details["relative"] = float((value - lo) / (hi - lo)) if hi > lo else 0.0
-    return finish(caller, value, "none", {"normalize": bool(normalize)}, clock[0], details,
-                  return_result)
-
-
-def cs_mi(Z, Y, *, sigma="median", sigma_y="median", y_kind="auto", base=2,
-          return_result=False):
-    """Cauchy-Schwarz quadratic mutual information with Gaussian Parzen kernels.
-
-    ``I_CS = log(V_joint) + log(V_z V_y) - 2 log(V_cross)`` with
-    ``V_joint = <K o L>``, ``V_z = <K>``, ``V_y = <L>`` (means over all pairs)
-    and ``V_cross = mean_i (<K_i.> <L_i.>)``; this is the Cauchy-Schwarz
-    divergence between ``p(z, y)`` and ``p(z) p(y)``.
-
-    Parameters
-    ----------
-    Z : array-like of shape (n_samples, n_features)
-    Y : array-like of shape (n_samples,) or (n_samples, n_dims)
-        Continuous (Gaussian kernel) or labels (delta kernel).
-    sigma, sigma_y : float or {"median", "rms"}, default="median"
-        Bandwidths of the kernels on ``Z`` and continuous ``Y``.
-    y_kind : {"auto", "continuous", "labels"}, default="auto"
-    base : {2, "e", 10}, default=2
-    return_result : bool, default=False
-
-    Returns
-    -------
-    float or Result
-        Non-negative (Cauchy-Schwarz inequality); 0 iff the kernel
-        mean embeddings factorise.  Not calibrated to Shannon MI.
-
-    References
-    ----------
-    J. C. Principe, Information Theoretic Learning, Springer (2010), ch. 2.
-    S. Yu, X. Yu, S. Loekse, R. Jenssen, J. C. Principe, "Cauchy-Schwarz
-    Divergence Information Bottleneck for Regression", ICLR (2024).
-    """
-    caller = "cs_mi"
-    check_bool(return_result, "return_result", caller)
-    check_sigma(sigma, "sigma", caller)
-    check_sigma(sigma_y, "sigma_y", caller)
-    log_base, unit = resolve_base(base, caller)
-    X, Yv, kind = check_mi_inputs(Z, Y, caller, y_kind)
-    with stopwatch() as clock:
-        K, s = gram_matrix(X, "gaussian", sigma, caller)
-        if kind == "labels":
-            L, sy = _label_gram(Yv), None
-        else:
-            L, sy = gram_matrix(Yv, "gaussian", sigma_y, caller)
-        v_joint = float(np.mean(K * L))
-        v_prod = float(K.mean()) * float(L.mean())
-        v_cross = float(np.mean(K.mean(axis=1) * L.mean(axis=1)))
-        nats = max(np.log(v_joint) + np.log(v_prod) - 2.0 * np.log(v_cross), 0.0)
-    params = {"sigma": s, "sigma_y": sy, "y_kind": kind, "base": base}
-    return finish(caller, nats / log_base, unit, params, clock[0], {}, return_result)
+    return build_result(caller, value, "none", {"normalize": bool(normalize)},
+                        elapsed_s=clock[0], details=details, return_result=return_result)
 
 
 renyi_entropy.__doc__ = renyi_entropy.__doc__.replace("{method}", _METHOD_DOC)

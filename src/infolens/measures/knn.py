@@ -19,24 +19,23 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
-from scipy.special import digamma, gammaln
+from scipy.special import digamma, gammaln, ndtri
+from scipy.stats import rankdata
 
-from infolens.core.result import stopwatch
+from infolens.core.result import build_result, stopwatch
 from infolens.core.validation import (
-    check_bool,
-    InvalidParameterError,
-    check_embeddings,
-    check_int,
-    check_option,
-    check_real,
+    InvalidParameterError, check_bool, check_embeddings, check_int, check_option, check_real,
     resolve_base,
 )
-from infolens.measures.common import check_mi_inputs, finish, standardize
+from infolens.measures.common import check_mi_inputs, standardize
 
-__all__ = ["PREPROCESSING", "TREE_MAX_DIM", "kl_entropy", "ksg_mi", "normal_scores"]
+__all__ = ["PREPROCESSING", "TREE_MAX_DIM", "kl_entropy", "ksg_mi", "normal_scores",
+           "preprocess_columns"]
 
 #: Above this many features neighbour search scans all pairs in chunks.
 TREE_MAX_DIM = 16
+#: Per-column maps applied before neighbour search (see :func:`ksg_mi`).
+PREPROCESSING = ("auto", "rank", "standardize", "none")
 _METRICS = {"euclidean": 2.0, "chebyshev": np.inf}
 _CHUNK_BYTES = 64 * 2**20
 
@@ -211,22 +210,29 @@ def kl_entropy(Z, *, k=3, metric="euclidean", base=2, return_result=False):
             )
         nats = digamma(n) - digamma(k) + _log_unit_ball(d, p) + d * np.mean(np.log(eps))
     params = {"k": k, "metric": metric, "base": base}
-    return finish(caller, nats / log_base, unit, params, clock[0],
-                  {"n_samples": n, "n_features": d}, return_result)
-
-
-PREPROCESSING = ("auto", "rank", "standardize", "none")
+    return build_result(caller, nats / log_base, unit, params, elapsed_s=clock[0],
+                        details={"n_samples": n, "n_features": d}, return_result=return_result)
 
 
 def normal_scores(A):
     """Per-column normal scores ``Phi^-1(rank / (n + 1))`` (ties get their average rank)."""
-    from scipy.special import ndtri
-    from scipy.stats import rankdata
-
     return ndtri(rankdata(A, axis=0) / (A.shape[0] + 1.0))
 
 
-def _preprocess(A, how):
+def preprocess_columns(A, how):
+    """Apply one of the per-column maps of :data:`PREPROCESSING` (not ``"auto"``).
+
+    Parameters
+    ----------
+    A : ndarray of shape (n_samples, n_features)
+    how : {"rank", "standardize", "none"}
+        Normal scores (:func:`normal_scores`), zero mean and unit variance, or
+        the values as they are.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_features), float64
+    """
     if how == "rank":
         return normal_scores(A)
     if how == "standardize":
@@ -302,13 +308,13 @@ def ksg_mi(Z, Y, *, k=3, algorithm=1, y_kind="auto", preprocess="auto",
         preprocess = "standardize" if kind == "labels" else "rank"
     rng = np.random.default_rng(random_state)
     with stopwatch() as clock:
-        X = _preprocess(X, preprocess)
+        X = preprocess_columns(X, preprocess)
         if jitter > 0:
             X = X + jitter * rng.standard_normal(X.shape)
         if kind == "labels":
             nats, used = _ross(X, Yv, k)
         else:
-            Yc = _preprocess(Yv, preprocess)
+            Yc = preprocess_columns(Yv, preprocess)
             if jitter > 0:
                 Yc = Yc + jitter * rng.standard_normal(Yc.shape)
             nats, used = _ksg(X, Yc, k, algorithm), n
@@ -317,7 +323,8 @@ def ksg_mi(Z, Y, *, k=3, algorithm=1, y_kind="auto", preprocess="auto",
               "random_state": random_state}
     details = {"n_samples": n, "n_used": used,
                "estimator": "ross" if kind == "labels" else f"ksg{algorithm}"}
-    return finish(caller, nats / log_base, unit, params, clock[0], details, return_result)
+    return build_result(caller, nats / log_base, unit, params, elapsed_s=clock[0],
+                        details=details, return_result=return_result)
 
 
 def _ksg(X, Y, k, algorithm):

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from infolens.core.result import stopwatch
+from infolens.core import optional
+from infolens.core.result import build_result, stopwatch
 from infolens.core.validation import (
     InvalidParameterError,
     check_bool,
@@ -28,23 +29,26 @@ from infolens.core.validation import (
     check_real,
     resolve_base,
 )
-from infolens.measures.common import check_mi_inputs, finish
+from infolens.measures.common import check_mi_inputs
+from infolens.measures.knn import PREPROCESSING, preprocess_columns
 
 __all__ = ["infonce_mi", "mine_mi", "nwj_mi"]
 
 CRITICS = ("concat", "separable")
 
 
-def _torch():
-    try:
-        import torch
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "The neural MI estimators need PyTorch: pip install 'infolens[torch]'.") from exc
-    return torch
+def mlp(torch, d_in, hidden, d_out):
+    """A ReLU multilayer perceptron ``d_in -> hidden... -> d_out`` (``torch.nn.Sequential``).
 
-
-def _mlp(torch, d_in, hidden, d_out):
+    Parameters
+    ----------
+    torch : module
+        The ``torch`` module (from :func:`infolens.core.optional.torch`).
+    d_in, d_out : int
+        Input and output widths.
+    hidden : sequence of int
+        Hidden-layer widths.
+    """
     layers, width = [], d_in
     for h in hidden:
         layers += [torch.nn.Linear(width, h), torch.nn.ReLU()]
@@ -59,11 +63,11 @@ class _Critic:
     def __init__(self, torch, kind, dz, dy, hidden, embed_dim):
         self.kind = kind
         if kind == "concat":
-            self.net = _mlp(torch, dz + dy, hidden, 1)
+            self.net = mlp(torch, dz + dy, hidden, 1)
             self.modules = [self.net]
         else:
-            self.f = _mlp(torch, dz, hidden, embed_dim)
-            self.g = _mlp(torch, dy, hidden, embed_dim)
+            self.f = mlp(torch, dz, hidden, embed_dim)
+            self.g = mlp(torch, dy, hidden, embed_dim)
             self.modules = [self.f, self.g]
         self.torch = torch
 
@@ -138,8 +142,6 @@ def _heldout(torch, objective, critic, z, y, batch_size, gen, n_perm=10):
 def _fit(objective, caller, Z, Y, *, y_kind, critic, hidden, embed_dim, epochs, batch_size,
          lr, weight_decay, patience, val_fraction, ema, preprocess, random_state, base,
          return_result):
-    from infolens.measures.knn import PREPROCESSING, _preprocess
-
     check_bool(return_result, "return_result", caller)
     preprocess = check_option(preprocess, "preprocess", caller, PREPROCESSING)
     critic_kind = check_option(critic, "critic", caller, CRITICS)
@@ -165,13 +167,16 @@ def _fit(objective, caller, Z, Y, *, y_kind, critic, hidden, embed_dim, epochs, 
             f"samples or change val_fraction.")
     if preprocess == "auto":
         preprocess = "rank"
-    torch = _torch()
+    torch = optional.torch("MINE/NWJ/InfoNCE")
     with stopwatch() as clock:
         seed = 0 if random_state is None else random_state
         gen = torch.Generator().manual_seed(seed)
         torch.manual_seed(seed)
-        Xs = _preprocess(X, preprocess)
-        Ys = np.eye(int(Yv.max()) + 1)[Yv] if kind == "labels" else _preprocess(Yv, preprocess)
+        Xs = preprocess_columns(X, preprocess)
+        if kind == "labels":
+            Ys = np.eye(int(Yv.max()) + 1)[Yv]
+        else:
+            Ys = preprocess_columns(Yv, preprocess)
         perm = np.random.default_rng(seed).permutation(n)
         tz = torch.as_tensor(Xs[perm], dtype=torch.float32)
         ty = torch.as_tensor(Ys[perm], dtype=torch.float32)
@@ -225,7 +230,8 @@ def _fit(objective, caller, Z, Y, *, y_kind, critic, hidden, embed_dim, epochs, 
                "n_heldout": n_val}
     if objective == "infonce":
         details["upper_limit"] = float(np.log(bsz)) / log_base
-    return finish(caller, nats / log_base, unit, params, clock[0], details, return_result)
+    return build_result(caller, nats / log_base, unit, params, elapsed_s=clock[0],
+                        details=details, return_result=return_result)
 
 
 def _check_hidden(hidden, caller):

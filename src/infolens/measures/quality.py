@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
-from infolens.core.result import stopwatch
+from infolens.core.formulas import shannon_of_weights
+from infolens.core.result import build_result, stopwatch
 from infolens.core.validation import InvalidParameterError, check_bool, check_embeddings, check_int
-from infolens.measures.common import finish
 
 __all__ = ["alpha_req", "rankme"]
 
@@ -53,11 +53,10 @@ def rankme(Z, *, center=False, return_result=False):
             raise InvalidParameterError(
                 "rankme needs a non-zero embedding matrix; got all zeros"
                 + (" after centring (every row is the same)." if center else "."))
-        p = s / s.sum()
-        p = p[p > 0]
-        value = float(np.exp(-(p * np.log(p)).sum()))
-    return finish(caller, value, "effective rank", {"center": center}, clock[0],
-                  {"singular_values": s}, return_result)
+        value = np.exp(shannon_of_weights(s))
+    return build_result(caller, value, "effective rank", {"center": center},
+                        elapsed_s=clock[0], details={"singular_values": s},
+                        return_result=return_result)
 
 
 def alpha_req(Z, *, n_eigenvalues=None, skip_first=0, return_result=False):
@@ -107,6 +106,6 @@ def alpha_req(Z, *, n_eigenvalues=None, skip_first=0, return_result=False):
         total = ((y - y.mean()) ** 2).sum()
         r2 = float(1 - (resid**2).sum() / total) if total > 0 else 1.0
     params = {"n_eigenvalues": stop - skip_first, "skip_first": skip_first}
-    return finish(caller, -slope, "exponent", params, clock[0],
-                  {"eigenvalues": lam, "intercept": float(intercept), "r2": r2},
-                  return_result)
+    return build_result(caller, -slope, "exponent", params, eigenvalues=lam,
+                        elapsed_s=clock[0], details={"intercept": float(intercept), "r2": r2},
+                        return_result=return_result)

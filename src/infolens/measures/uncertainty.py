@@ -1,12 +1,15 @@
 """Uncertainty for any mutual-information method: confidence intervals and permutation tests.
 
-* :func:`bootstrap_ci`: a confidence interval from resampled estimates.  The
+The computations behind :func:`infolens.bootstrap_ci` and :func:`infolens.permutation_test`
+(which find the method in the registry and live in :mod:`infolens.api`):
+
+* :func:`bootstrap_interval`: a confidence interval from resampled estimates.  The
   default ``scheme="subsample"`` draws ``m = n/2`` samples *without*
   replacement and rescales the spread by ``sqrt(m / n)`` (m-out-of-n
   bootstrap, Politis & Romano 1994), because with-replacement resamples
   contain duplicated points that distort nearest-neighbour and kernel
   estimators; ``scheme="bootstrap"`` is the classic percentile bootstrap.
-* :func:`permutation_test`: the p-value of ``H0: Z independent of Y`` from the
+* :func:`permutation_pvalue`: the p-value of ``H0: Z independent of Y`` from the
   estimates on row-permuted ``Y``.
 """
 
@@ -22,49 +25,22 @@ from infolens.core.validation import (
     check_option,
     check_real,
     check_reference,
+    resolve_base,
 )
 
-__all__ = ["bootstrap_ci", "permutation_test"]
+__all__ = ["bootstrap_interval", "permutation_pvalue"]
 
 # Estimators built on nearest-neighbour distances, which duplicated points break.
 _NEIGHBOUR_METHODS = ("ksg", "compressed")
 
 
-def _estimator(method, kwargs, caller):
-    from infolens.api import _lookup, resolve_function
+def bootstrap_interval(Z, Y, estimator, *, method, n_resamples, confidence, scheme,
+                       random_state, kwargs):
+    """The computation of :func:`infolens.bootstrap_ci`.
 
-    info = _lookup(method, "mi", caller)
-    func = resolve_function(info)
-    kwargs = dict(kwargs)
-    kwargs.pop("return_result", None)
-    return info, (lambda Z, Y: float(func(Z, Y, **kwargs)))
-
-
-def bootstrap_ci(Z, Y, *, method="ksg", n_resamples=100, confidence=0.95, scheme="subsample",
-                 random_state=0, **kwargs):
-    """Point estimate and confidence interval of a mutual-information estimate.
-
-    Parameters
-    ----------
-    Z : array-like of shape (n_samples, n_features)
-    Y : array-like of shape (n_samples,) or (n_samples, n_dims)
-    method : str, default="ksg"
-        Any method of :func:`infolens.mutual_information`.
-    n_resamples : int, default=100
-    confidence : float in (0, 1), default=0.95
-    scheme : {"subsample", "bootstrap"}, default="subsample"
-        See the module notes; ``"bootstrap"`` is refused for the
-        nearest-neighbour methods (``"ksg"``, ``"compressed"``).
-    random_state : int or None, default=0
-        Seeds the resampling (the method's own seed is passed via ``kwargs``).
-    **kwargs
-        Passed to the method (e.g. ``base="e"``, ``k=5``).
-
-    Returns
-    -------
-    Result
-        ``value`` is the estimate on all samples; ``details`` holds
-        ``ci_low``, ``ci_high``, ``confidence``, ``scheme``, ``replicates``.
+    ``estimator(method, kwargs, caller)`` returns the method's registry entry (its
+    ``name`` and ``function``) and ``estimate(Z, Y) -> float``; the other arguments are
+    those of :func:`infolens.bootstrap_ci`, ``kwargs`` its ``**kwargs``.
     """
     caller = "bootstrap_ci"
     n_resamples = check_int(n_resamples, "n_resamples", caller, low=2)
@@ -78,7 +54,7 @@ def bootstrap_ci(Z, Y, *, method="ksg", n_resamples=100, confidence=0.95, scheme
     random_state = check_int(random_state, "random_state", caller, low=0, allow_none=True)
     X = check_embeddings(Z, caller=caller, min_samples=4)
     Yv = check_reference(Y, X.shape[0], caller=caller)
-    info, estimate = _estimator(method, kwargs, caller)
+    info, estimate = estimator(method, kwargs, caller)
     if scheme == "bootstrap" and info.name in _NEIGHBOUR_METHODS:
         raise InvalidParameterError(
             f"scheme='bootstrap' cannot be used with method={info.name!r}: resampling with "
@@ -109,32 +85,15 @@ def bootstrap_ci(Z, Y, *, method="ksg", n_resamples=100, confidence=0.95, scheme
     return Result(caller, value, unit, params, None, clock[0], details)
 
 
-def permutation_test(Z, Y, *, method="ksg", n_permutations=100, random_state=0, **kwargs):
-    """Permutation p-value for ``H0: Z and Y are independent``.
-
-    Parameters
-    ----------
-    Z, Y : see :func:`bootstrap_ci`
-    method : str, default="ksg"
-    n_permutations : int, default=100
-        The smallest attainable p-value is ``1 / (n_permutations + 1)``.
-    random_state : int or None, default=0
-    **kwargs
-        Passed to the method.
-
-    Returns
-    -------
-    Result
-        ``value`` is the estimate; ``details["p_value"]`` is
-        ``(1 + #{null >= value}) / (1 + n_permutations)`` and
-        ``details["null"]`` the estimates on permuted ``Y``.
-    """
+def permutation_pvalue(Z, Y, estimator, *, method, n_permutations, random_state, kwargs):
+    """The computation of :func:`infolens.permutation_test`; ``estimator`` as in
+    :func:`bootstrap_interval`."""
     caller = "permutation_test"
     n_permutations = check_int(n_permutations, "n_permutations", caller, low=1)
     random_state = check_int(random_state, "random_state", caller, low=0, allow_none=True)
     X = check_embeddings(Z, caller=caller, min_samples=4)
     Yv = check_reference(Y, X.shape[0], caller=caller)
-    info, estimate = _estimator(method, kwargs, caller)
+    info, estimate = estimator(method, kwargs, caller)
     rng = np.random.default_rng(random_state)
     with stopwatch() as clock:
         value = estimate(X, Yv)
@@ -148,6 +107,4 @@ def permutation_test(Z, Y, *, method="ksg", n_permutations=100, random_state=0, 
 
 
 def _unit(info, kwargs):
-    from infolens.core.validation import resolve_base
-
     return resolve_base(kwargs.get("base", 2), info.function)[1]

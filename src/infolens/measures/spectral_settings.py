@@ -1,0 +1,218 @@
+"""Parameters shared by the spectral measures (DSE, DSMI, ASE, ASMI), validated once.
+
+The presets, the bandwidth resolved in unit-scaled coordinates, the
+subsampling cap and the resolved-parameter record of a :class:`Result` live
+here; :mod:`infolens.measures.diffusion` and :mod:`infolens.measures.adjacency`
+build one :class:`SpectralSettings` per call and hand its fields to
+:func:`infolens.spectrum.solve.solve`.
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+
+from infolens.core import optional
+from infolens.core.result import build_result, stopwatch
+from infolens.core.validation import (
+    check_bool,
+    check_embeddings,
+    check_int,
+    check_option,
+    check_real,
+    check_reference,
+    resolve_base,
+)
+from infolens.kernels.bandwidth import BANDWIDTH_RULES, check_sigma, unit_scaled_bandwidth
+from infolens.measures.conditioning import (
+    REFERENCE_KINDS,
+    partition_mi,
+    partition_reference,
+    reference_subsample,
+    subsample,
+)
+from infolens.spectrum.planning import METHODS, check_method_options
+from infolens.spectrum.precision import PRECISIONS
+from infolens.spectrum.solve import SpectralRequest
+
+__all__ = ["PRESETS", "REFERENCE_MAX_N", "REFERENCE_SIGMA", "SpectralSettings",
+           "partition_measure"]
+
+#: ``"infolens"``: scale-aware bandwidth, no cap on the number of points.
+#: ``"dse-dsmi"``: reproduce the reference package ``dse-dsmi`` 1.1 (sigma = 10,
+#: at most 10,000 points drawn with Python's ``random``, its epsilon offset).
+PRESETS = ("infolens", "dse-dsmi")
+REFERENCE_MAX_N = 10000
+REFERENCE_SIGMA = 10.0
+
+
+class SpectralSettings:
+    """Validated parameters of one call of a spectral measure.
+
+    Parameters
+    ----------
+    caller : str
+        Public function name.
+    Z : object
+        The embeddings as passed (only to find a torch tensor's device).
+    preset, sigma, t, alpha, base, keep_trivial, max_n, method, precision,
+    random_state, method_options
+        As documented on :func:`infolens.dse`.
+
+    Attributes
+    ----------
+    parity : bool
+        ``preset == "dse-dsmi"``.
+    sigma : float or str
+        The checked bandwidth (``"auto"`` resolved for the preset).
+    options : dict
+        Checked ``method_options``.
+    torch_device : torch.device or None
+        The device of a torch tensor ``Z``.
+    sigma_value : float or None
+        The bandwidth in the units of the data, once :meth:`bandwidth` ran.
+    reference_float32 : bool
+        Under the parity preset with float32 embeddings, the kernel is evaluated
+        in float32 as ``dse-dsmi`` does (set by :meth:`bandwidth`).
+    """
+
+    def __init__(self, caller, Z=None, *, preset, sigma, t, alpha, base, keep_trivial, max_n,
+                 method, precision, random_state, method_options=None):
+        self.caller = caller
+        self.preset = check_option(preset, "preset", caller, PRESETS)
+        self.parity = self.preset == "dse-dsmi"
+        if isinstance(sigma, str) and sigma == "auto":
+            sigma = REFERENCE_SIGMA if self.parity else "median"
+        else:
+            sigma = check_sigma(sigma, caller, rules=("auto",) + BANDWIDTH_RULES)
+        self.sigma = sigma
+        self.t = check_int(t, "t", caller, low=1)
+        self.alpha = check_real(alpha, "alpha", caller, low=0.0, high=1.0)
+        self.log_base, self.unit = resolve_base(base, caller)
+        self.base = base
+        self.keep_trivial = check_bool(keep_trivial, "keep_trivial", caller)
+        if isinstance(max_n, str) and max_n == "auto":
+            max_n = REFERENCE_MAX_N if self.parity else None
+        self.max_n = check_int(max_n, "max_n", caller, low=2, allow_none=True,
+                               also=("auto",))
+        self.method = check_option(method, "method", caller, METHODS)
+        precision = check_option(precision, "precision", caller, PRECISIONS)
+        if precision == "auto":
+            # The default preset promises invariance under Z -> cZ + b to 1e-9 relative,
+            # which a single-precision solve (error up to 1e-6 bits) cannot keep.
+            precision = "mixed" if self.parity else "float64"
+        self.precision = precision
+        self.random_state = check_int(random_state, "random_state", caller, low=0,
+                                      allow_none=True)
+        self.options = check_method_options(method_options, caller)
+        self.torch_device = Z.device if optional.is_torch_tensor(Z) else None
+        self.sigma_value = None
+        self.reference_float32 = False
+
+    def bandwidth(self, X):
+        """Rescale ``X`` to unit size and resolve the bandwidth in those units.
+
+        See :func:`infolens.kernels.bandwidth.unit_scaled_bandwidth`; sets
+        :attr:`sigma_value` and :attr:`reference_float32`.
+
+        Returns
+        -------
+        X_unit : ndarray, the rescaled rows
+        sigma_unit : float, the bandwidth in the units of ``X_unit``
+        """
+        # dse-dsmi evaluates the kernel of float32 embeddings in float32.
+        self.reference_float32 = self.parity and X.dtype == np.float32
+        X_unit, sigma_unit, self.sigma_value = unit_scaled_bandwidth(X, self.sigma, self.caller)
+        return X_unit, sigma_unit
+
+    def cap(self, Z):
+        """Subsample ``Z`` to ``max_n`` rows (reference draws under the parity preset)."""
+        n = Z.shape[0]
+        if self.max_n is None or n <= self.max_n:
+            return Z
+        if self.parity:
+            return Z[reference_subsample(n, self.max_n, self.random_state, random.Random())]
+        return Z[subsample(n, self.max_n, self.random_state)]
+
+    def request(self, X, sigma, **fields):
+        """The :class:`SpectralRequest` of rows ``X`` at bandwidth ``sigma`` (unit scale)."""
+        base = dict(points=X, sigma=sigma, alpha=self.alpha, t=self.t,
+                    keep_trivial=self.keep_trivial, precision=self.precision,
+                    method=self.method, options=self.options, parity=self.parity,
+                    reference_float32=self.reference_float32,
+                    torch_device=self.torch_device, caller=self.caller,
+                    seed=self.random_state or 0)
+        base.update(fields)
+        return SpectralRequest(**base)
+
+    def params(self, method="exact", **extra):
+        """The resolved parameters of a :class:`Result` (``method``: the one used)."""
+        out = {
+            "preset": self.preset,
+            "sigma": self.sigma_value,
+            "sigma_rule": self.sigma if isinstance(self.sigma, str) else None,
+            "t": self.t,
+            "alpha": self.alpha,
+            "base": self.base,
+            "keep_trivial": self.keep_trivial,
+            "max_n": self.max_n,
+            "method": method,
+            "precision": self.precision,
+            "random_state": self.random_state,
+        }
+        out.update(extra)
+        return out
+
+
+def partition_measure(s, Z, Y, *, y_kind, n_clusters, n_repeats, return_result, entropy_for,
+                      **extra_params):
+    """Shared body of DSMI and ASMI: validate, partition ``Y``, resolve one bandwidth on
+    all of ``Z`` and compute the size-matched partition MI.
+
+    Parameters
+    ----------
+    s : SpectralSettings
+    Z, Y : array-like
+        As passed to the measure.
+    y_kind, n_clusters, n_repeats, return_result
+        As documented on :func:`infolens.dsmi`.
+    entropy_for : callable
+        ``entropy_for(sigma)`` returns a function of a subset of rows giving
+        ``(value, standard_error or None, method used)``.
+    **extra_params
+        Recorded in the result's ``params``.
+
+    Returns
+    -------
+    float or Result
+    """
+    caller = s.caller
+    return_result = check_bool(return_result, "return_result", caller)
+    X = check_embeddings(Z, caller=caller)
+    Yv = check_reference(Y, X.shape[0], caller=caller)
+    y_kind = check_option(y_kind, "y_kind", caller, REFERENCE_KINDS)
+    n_clusters = check_int(n_clusters, "n_clusters", caller, low=2)
+    n_repeats = check_int(n_repeats, "n_repeats", caller, low=1)
+    methods = []
+    with stopwatch() as clock:
+        partition = partition_reference(Yv, kind=y_kind, n_clusters=n_clusters,
+                                        random_state=0 if s.parity else s.random_state,
+                                        caller=caller)
+        X, sigma = s.bandwidth(X)  # one kernel for every class and subset
+        entropy = entropy_for(sigma)
+
+        def entropy_with_error(A):
+            value, se, method = entropy(A)
+            methods.append(method)
+            return value, se
+
+        terms = partition_mi(X, partition, entropy_with_error, n_repeats=n_repeats,
+                             random_state=s.random_state, parity=s.parity,
+                             max_n=s.max_n, caller=caller)
+    params = s.params(methods[-1] if methods else "exact", y_kind=partition.kind,
+                      n_clusters=n_clusters, n_repeats=n_repeats, **extra_params)
+    details = {"groups": terms.groups, "standard_error": terms.standard_error,
+               "partition": partition.codes}
+    return build_result(caller, terms.value, s.unit, params, elapsed_s=clock[0],
+                        details=details, return_result=return_result)
