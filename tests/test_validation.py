@@ -6,7 +6,9 @@ parameters the bad values of ``BAD_VALUES`` and checks the message of the
 ``InvalidParameterError``: it names the parameter, the function and the value
 received, and, for a bad string, lists the valid options.  A parameter missing
 from ``BAD_VALUES`` fails the meta-test, so new parameters cannot slip through
-unvalidated.  The data checks (NaN, shapes, dtypes ...) run on every measure
+unvalidated.  A second meta-test reads the parameter constraints declared in the
+measure registry (:mod:`infolens.registry`), derives from them values that meet none
+of them and checks that each measure refuses them the same way.  The data checks (NaN, shapes, dtypes ...) run on every measure
 too; the issue's six core measures (``CORE``) get the detailed message checks.
 
 ``KNOWN_GAPS`` lists, as strict expected failures, defects that this file
@@ -19,12 +21,15 @@ from __future__ import annotations
 
 import inspect
 import re
+import warnings
 
 import numpy as np
 import pytest
 
 import infolens
 from infolens import InvalidParameterError
+from infolens.core.validation import Interval, Options, satisfies
+from infolens.registry import MEASURES as REGISTERED
 
 N = 40
 
@@ -80,6 +85,7 @@ BAD_VALUES = {
     "preprocess": ["x"],
     "jitter": [-1, "x"],
     "q": [-1, "x"],
+    "order": [-1, "x"],
     "kernel": ["x"],
     "dual": ["x"],
     "normalize": ["x"],
@@ -241,6 +247,47 @@ def test_defaults_and_numpy_scalars_are_accepted(func):
     if "max_n" in sig:
         kw["max_n"] = None
     assert np.isfinite(func(*args, **kw))
+
+
+def invalid_values(constraints):
+    """Values that meet none of ``constraints`` (registry form): out-of-range and
+    off-grid numbers next to each interval, an unknown name, a bool and None."""
+    candidates = ["not-an-option", True, None, -1, 0, 1.5]
+    for c in constraints:
+        if isinstance(c, Interval):
+            for bound in (c.low, c.high):
+                if bound is not None:
+                    candidates += [bound, bound - 1, bound + 1, bound + 0.5]
+        if isinstance(c, Options):
+            candidates += [v + 1 for v in c.values
+                           if isinstance(v, int) and not isinstance(v, bool)]
+    out = []
+    for v in candidates:
+        if not satisfies(v, constraints) and not any(v is w or (v == w and type(v) is type(w))
+                                                     for w in out):
+            out.append(v)
+    return out
+
+
+def _constraint_cases():
+    for info in REGISTERED:
+        for pname, constraints in info.constraints.items():
+            for bad in invalid_values(constraints):
+                yield pytest.param(info, pname, bad, id=f"{info.function}-{pname}={bad!r}")
+
+
+@pytest.mark.parametrize("info,pname,bad", list(_constraint_cases()))
+def test_values_breaking_a_registered_constraint_are_refused(info, pname, bad):
+    func = info.func
+    kwargs = {**_cheap(func), pname: bad}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # renamed parameters
+        with pytest.raises(InvalidParameterError) as exc:
+            func(*_valid_inputs(func), **kwargs)
+    msg = str(exc.value)
+    assert any(form in msg for form in (f"{pname!r}", f"{pname}=")), msg
+    assert names_function(msg, info.function), msg
+    assert repr(bad) in msg, msg
 
 
 # --------------------------------------------------------------------------

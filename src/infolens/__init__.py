@@ -12,32 +12,34 @@ Every measure returns a float, or a :class:`Result` with the value, unit, the
 parameters actually used and timing when called with ``return_result=True``.
 """
 
+from infolens import datasets
+from infolens.api import (
+    MethodInfo,
+    bootstrap_ci,
+    entropy,
+    list_methods,
+    mutual_information,
+    permutation_test,
+)
 from infolens.core.progress import set_progress
 from infolens.core.result import Result
 from infolens.core.validation import InvalidParameterError
-from infolens.measures.diffusion import ase, asmi, dse, dsmi
-from infolens.measures import cse, csmi
-from infolens import datasets
-from infolens.api import MethodInfo, entropy, list_methods, mutual_information
-from infolens.measures import (
-    adaptive_binning_mi,
-    alpha_req,
-    bootstrap_ci,
-    compressed_mi,
-    cs_mi,
-    infonce_mi,
-    kl_entropy,
-    ksg_mi,
-    mine_mi,
+from infolens.measures.adaptive import adaptive_binning_mi
+from infolens.measures.adjacency import ase, asmi
+from infolens.measures.binning import cse, csmi
+from infolens.measures.cauchy_schwarz import cauchy_schwarz_mi, cs_mi
+from infolens.measures.compressed import compressed_mi
+from infolens.measures.diffusion import dse, dsmi
+from infolens.measures.kernel_matrix import (
     nuclear_norm,
-    nwj_mi,
-    permutation_test,
-    rankme,
     renyi_entropy,
     renyi_mi,
     vendi_score,
     von_neumann_entropy,
 )
+from infolens.measures.knn import kl_entropy, ksg_mi
+from infolens.measures.neural import infonce_mi, mine_mi, nwj_mi
+from infolens.measures.quality import alpha_req, rankme
 
 __version__ = "0.1.0"
 
@@ -50,6 +52,7 @@ __all__ = [
     "ase",
     "asmi",
     "bootstrap_ci",
+    "cauchy_schwarz_mi",
     "compressed_mi",
     "cs_mi",
     "cse",
