@@ -12,6 +12,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from infolens.batch import ResultStore, load_manifest, run_batch
+from infolens.batch.screening import format_correlations, screening_table, write_screening_outputs
+from infolens.batch.store import check_export_path, export_runs
+from infolens.cli.errors import CLIError
+
 __all__ = ["add_parser"]
 
 _BATCH_EPILOG = """examples:
@@ -106,9 +111,6 @@ def add_parser(subparsers):
 
 
 def _run(args):
-    from infolens.batch import ResultStore, load_manifest, run_batch
-    from infolens.cli.errors import CLIError
-
     for name in ("workers", "threads_per_worker", "blas_threads"):
         if getattr(args, name) < 1:
             raise CLIError(
@@ -116,8 +118,6 @@ def _run(args):
             )
     if args.retries < 0:
         raise CLIError(f"--retries must be 0 or more; got {args.retries}.")
-    from infolens.batch.store import check_export_path
-
     for path in getattr(args, "export", []):
         check_export_path(path)
     manifest = load_manifest(args.manifest)
@@ -149,8 +149,6 @@ def _batch(args):
             n = store.export(path)
             print(f"exported {n} rows to {path}")
         if args.export_runs:
-            from infolens.batch.store import export_runs
-
             runs = export_runs(store, args.export_runs)
             print(f"wrote {len(runs)} run folder(s) with {sum(runs.values())} rows under "
                   f"{args.export_runs} (view with: infolens report {args.export_runs} --out DIR)")
@@ -158,8 +156,6 @@ def _batch(args):
 
 
 def _screen(args):
-    from infolens.batch.screening import format_correlations, screening_table, write_screening_outputs
-
     manifest, store, summary = _run(args)
     with store:
         table = screening_table(manifest, store)

@@ -7,6 +7,8 @@ import sys
 import textwrap
 import time
 
+from infolens.bench.accuracy import check_requirements, run_accuracy, write_accuracy
+from infolens.bench.paper import run_paper, write_paper
 from infolens.cli.errors import CLIError
 
 __all__ = ["add_parser"]
@@ -38,8 +40,6 @@ def _say(quiet):
 
 
 def _accuracy(args):
-    from infolens.bench.accuracy import check_requirements, run_accuracy, write_accuracy
-
     n = args.n or (2000 if args.quick else 5000)
     seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
     if n < 50:
@@ -60,8 +60,6 @@ def _accuracy(args):
 
 
 def _paper(args):
-    from infolens.bench.paper import run_paper, write_paper
-
     results = run_paper(quick=args.quick, n_blobs=args.n_blobs, with_mine=not args.no_mine,
                         progress=_say(args.quiet))
     paths = write_paper(results, args.out)

@@ -22,13 +22,16 @@ import textwrap
 import time
 
 import numpy as np
+from sklearn.datasets import load_digits
+
+from infolens.bench.study import add_demo_arguments, demo_command
+from infolens.measures.binning import cse, csmi
+from infolens.measures.diffusion import dse, dsmi
 
 __all__ = ["MODES", "add_parser", "digits_rows", "run_digits_table"]
 
 
 def _load_digits():
-    from sklearn.datasets import load_digits
-
     digits = load_digits()  # bundled with scikit-learn: 1797 images, no network
     return digits.data.astype(np.float64), digits.target.astype(np.int64)
 
@@ -54,18 +57,16 @@ def digits_rows(seed=0):
         ``"scale-aware"`` and ``"reference"``, a :class:`infolens.Result`
         and the wall time in seconds as ``(result, seconds)``.
     """
-    import infolens
-
     X, y = _load_digits()
     shuffled = np.random.default_rng(seed).permutation(y)
     settings = {"scale-aware": {"preset": "infolens"}, "reference": {"preset": "dse-dsmi"}}
     tasks = [
-        ("DSE(pixels)", infolens.dse, (X,)),
-        ("DSMI(pixels; labels)", infolens.dsmi, (X, y)),
-        ("DSMI(pixels; shuffled labels)", infolens.dsmi, (X, shuffled)),
-        ("CSE(pixels)", infolens.cse, (X,)),
-        ("CSMI(pixels; labels)", infolens.csmi, (X, y)),
-        ("CSMI(pixels; shuffled labels)", infolens.csmi, (X, shuffled)),
+        ("DSE(pixels)", dse, (X,)),
+        ("DSMI(pixels; labels)", dsmi, (X, y)),
+        ("DSMI(pixels; shuffled labels)", dsmi, (X, shuffled)),
+        ("CSE(pixels)", cse, (X,)),
+        ("CSMI(pixels; labels)", csmi, (X, y)),
+        ("CSMI(pixels; shuffled labels)", csmi, (X, shuffled)),
     ]
     rows = []
     for name, func, args in tasks:
@@ -117,16 +118,8 @@ def run_digits_table(out=sys.stdout, seed=0):
 #: Demo modes: name -> function(args) -> exit status.
 MODES = {
     "table": lambda args: (run_digits_table(sys.stdout, seed=args.seed), 0)[1],
+    "study": demo_command,
 }
-
-
-def _study(args):
-    from infolens.bench.study import demo_command
-
-    return demo_command(args)
-
-
-MODES["study"] = _study
 
 
 def _run(args):
@@ -161,7 +154,5 @@ def add_parser(subparsers):
     sub.add_argument("--seed", type=int, default=0, metavar="INT",
                      help="seed of the label shuffle and the random subsets (default 0; "
                           "--table only)")
-    from infolens.bench.study import add_demo_arguments
-
     add_demo_arguments(sub)
     sub.set_defaults(func=_run, mode="study")

@@ -9,28 +9,22 @@ line on stderr with exit status 2, never as a traceback.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
+from infolens import __version__
+from infolens.cli import batch, bench, demo, measures, report
 from infolens.cli.errors import CLIError
 from infolens.core.validation import InvalidParameterError
 
 __all__ = ["CLIError", "COMMAND_MODULES", "build_parser", "main"]
 
+_COMMANDS = (measures, demo, batch, report, bench)
 #: Modules that each define ``add_parser(subparsers)``.
-COMMAND_MODULES = (
-    "infolens.cli.measures",
-    "infolens.cli.demo",
-    "infolens.cli.batch",
-    "infolens.cli.report",
-    "infolens.cli.bench",
-)
+COMMAND_MODULES = tuple(module.__name__ for module in _COMMANDS)
 
 
 def build_parser():
     """The top-level parser with every registered subcommand."""
-    from infolens import __version__
-
     parser = argparse.ArgumentParser(
         prog="infolens",
         description="Information measures for neural-network representations "
@@ -39,8 +33,8 @@ def build_parser():
     )
     parser.add_argument("--version", action="version", version=f"infolens {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).add_parser(subparsers)
+    for module in _COMMANDS:
+        module.add_parser(subparsers)
     return parser
 
 

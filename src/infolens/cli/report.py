@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from infolens.runs.report import find_runs, write_report
+
 __all__ = ["add_parser", "handler"]
 
 EPILOG = """examples:
@@ -35,8 +37,6 @@ def add_parser(subparsers):
 
 
 def handler(args):
-    from infolens.runs.report import find_runs, write_report
-
     runs = find_runs(args.run_dirs)
     out = write_report(runs, args.out, title=args.title)
     print(f"{len(runs)} run(s); {len(out['figures'])} figure(s) in {args.out}")
