@@ -200,7 +200,7 @@ def test_probe_from_shuffled_loader_is_fixed_across_measurements():
 
 
 def test_input_partition_is_computed_once_and_reused(monkeypatch):
-    import infolens.measures.partition as part
+    import infolens.measures.conditioning as part
 
     count = []
     real = part.spectral_clusters

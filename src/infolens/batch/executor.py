@@ -18,124 +18,21 @@ for the next result: tasks unfinished by then are cancelled and left unstored
 
 from __future__ import annotations
 
+import logging
 import os
-import socket
-import sys
 import time
-import traceback
 from dataclasses import dataclass, field
 
-from infolens.core.validation import InvalidParameterError, check_int, check_real
+from infolens.batch.tasks import run_task
+from infolens.core import optional
+from infolens.core.progress import Progress as _Progress
+from infolens.core.validation import InvalidParameterError, check_int, check_option, check_real
 
 __all__ = ["ENGINES", "BatchSummary", "Progress", "run_batch", "run_task"]
 
 ENGINES = ("auto", "sequential", "local", "dask")
 _BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
              "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
-
-
-def _json_safe(obj):
-    import numpy as np
-
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return obj.tolist() if obj.size <= 1000 else f"<array shape={obj.shape}>"
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, (str, int, float, bool)) or obj is None:
-        return obj
-    return repr(obj)
-
-
-def run_task(payload, blas_threads=1):
-    """Compute one task where it runs (a worker or the current process).
-
-    Parameters
-    ----------
-    payload : dict
-        :meth:`Task.payload`: the input ``source`` (paths and digests),
-        ``measure`` and ``params``.
-    blas_threads : int
-        Threads BLAS/OpenMP (and torch) may use inside this task.
-
-    Returns
-    -------
-    dict
-        ``{"status": "done", "value", "unit", "resolved_params", "details",
-        "elapsed_s", "worker"}`` or ``{"status": "failed", "error",
-        "worker"}``.  Errors are returned, not raised, so that any exception
-        (even one that cannot be pickled) reaches the store as text.
-    """
-    from threadpoolctl import threadpool_limits
-
-    from infolens.batch.manifest import resolve_measure
-
-    worker = f"{socket.gethostname()}:{os.getpid()}"
-    start = time.perf_counter()
-    try:
-        with threadpool_limits(limits=int(blas_threads)):
-            spec = resolve_measure(payload["measure"])
-            Z, Y = _cached_input(payload, blas_threads)
-            params = dict(payload["params"])
-            args = (Z,)
-            if spec.needs_reference:
-                if Y is None:
-                    raise InvalidParameterError(
-                        f"Measure {spec.name!r} needs labels, and the input has none (add a "
-                        f"labels file, Y in the .npz, or y in the probe set)."
-                    )
-                args = (Z, Y)
-            if spec.accepts_result:
-                params["return_result"] = True
-            out = spec.function(*args, **params)
-        if hasattr(out, "value") and hasattr(out, "unit"):
-            value, unit = float(out.value), out.unit
-            resolved = _json_safe(getattr(out, "params", {}))
-            details = _json_safe(getattr(out, "details", {}))
-        else:
-            value, unit, resolved, details = float(out), None, None, None
-        if value != value:
-            raise FloatingPointError(f"measure {spec.name!r} returned NaN")
-        return {
-            "status": "done", "value": value, "unit": unit, "resolved_params": resolved,
-            "details": details, "elapsed_s": time.perf_counter() - start, "worker": worker,
-            "n_samples": int(Z.shape[0]),
-        }
-    except Exception as exc:  # every error is data for the store
-        tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
-        return {
-            "status": "failed",
-            # Bad input fails the same way every time: do not run it again.
-            "retry": not isinstance(exc, InvalidParameterError),
-            "error": f"{type(exc).__name__}: {exc}".strip(),
-            "traceback": "".join(tb[-6:]),
-            "elapsed_s": time.perf_counter() - start,
-            "worker": worker,
-        }
-
-
-#: Embeddings extracted from models in this process, by input hash (the
-#: measures of one model entry usually run in a row on the same worker).
-_MODEL_CACHE = {}
-_MODEL_CACHE_SIZE = 2
-
-
-def _cached_input(payload, blas_threads):
-    from infolens.batch.inputs import load_task_input
-
-    source = payload["source"]
-    if source["kind"] == "embeddings":
-        return load_task_input(source, blas_threads=blas_threads)
-    key = payload["input_hash"]
-    if key not in _MODEL_CACHE:
-        value = load_task_input(source, blas_threads=blas_threads)
-        while len(_MODEL_CACHE) >= _MODEL_CACHE_SIZE:
-            _MODEL_CACHE.pop(next(iter(_MODEL_CACHE)))
-        _MODEL_CACHE[key] = value
-    return _MODEL_CACHE[key]
 
 
 @dataclass
@@ -183,49 +80,22 @@ class BatchSummary:
                 f"{self.retried} retries, {self.elapsed_s:.1f} s")
 
 
-class Progress:
-    """A one-line text progress bar: done / failed / remaining.
+class Progress(_Progress):
+    """The batch's bar, :class:`infolens.core.progress.Progress` set up for tasks.
 
-    Writes to ``stream`` (stderr by default); redraws in place on a terminal,
-    and prints at most ~20 lines otherwise.
+    ``update("done")`` / ``update("failed")`` tally outcomes and the line reads
+    ``finished/total  done d  failed f  remaining r``; it is shown at once and,
+    off a terminal, printed at most ~20 times.
     """
 
     def __init__(self, total, *, enabled=True, stream=None, width=30):
-        self.total, self.enabled, self.width = total, enabled, width
-        self.stream = stream or sys.stderr
-        self.done = self.failed = 0
-        self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self._last = -1
-
-    def update(self, status):
-        if status == "done":
-            self.done += 1
-        else:
-            self.failed += 1
-        self.draw()
-
-    def draw(self, final=False):
-        if not self.enabled or self.total == 0:
-            return
-        finished = self.done + self.failed
-        step = max(1, self.total // 20)
-        if final and not self._tty and finished == self._last:
-            return
-        if not (self._tty or final or finished - self._last >= step):
-            return
-        self._last = finished
-        filled = int(self.width * finished / self.total)
-        bar = "#" * filled + "." * (self.width - filled)
-        text = (f"[{bar}] {finished}/{self.total}  done {self.done}  failed {self.failed}  "
-                f"remaining {self.total - finished}")
-        end = "\n" if (final or not self._tty) else ""
-        self.stream.write(("\r" if self._tty else "") + text + end)
-        self.stream.flush()
+        super().__init__(total, stream=stream, enabled=enabled, show_after=0.0, lines=20,
+                         width=width)
 
 
 def _dask_available():
     try:
-        import distributed  # noqa: F401
+        optional.dask_distributed()
     except ImportError:
         return False
     return True
@@ -285,8 +155,6 @@ def run_batch(tasks, store, *, engine="auto", scheduler=None, n_workers=2,
     caller = "run_batch"
     tasks = list(getattr(tasks, "tasks", tasks))
     if engine not in ENGINES:
-        from infolens.core.validation import check_option
-
         check_option(engine, "engine", caller, ENGINES)
     n_workers = check_int(n_workers, "n_workers", caller, low=1)
     threads_per_worker = check_int(threads_per_worker, "threads_per_worker", caller, low=1)
@@ -318,7 +186,7 @@ def run_batch(tasks, store, *, engine="auto", scheduler=None, n_workers=2,
     stored = store.done_keys()
     todo = [t for t in tasks if t.key not in stored]
     summary = BatchSummary(engine=engine, n_tasks=len(tasks), skipped=len(tasks) - len(todo))
-    bar = Progress(len(todo), enabled=progress)
+    bar = Progress(len(todo), enabled=progress and bool(todo))
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
 
     def finish(task, outcome, attempts):
@@ -341,7 +209,7 @@ def run_batch(tasks, store, *, engine="auto", scheduler=None, n_workers=2,
                       threads_per_worker=threads_per_worker, blas_threads=blas_threads,
                       max_attempts=max_attempts, deadline=deadline,
                       connect_timeout_s=connect_timeout_s, stall_timeout_s=stall_timeout_s)
-    bar.draw(final=True)
+    bar.close()
     summary.elapsed_s = time.perf_counter() - start
     return summary
 
@@ -370,10 +238,8 @@ def _task_key(task, attempt):
 def _run_dask(todo, finish, summary, *, engine, scheduler, client, n_workers,
               threads_per_worker, blas_threads, max_attempts, deadline, connect_timeout_s,
               stall_timeout_s):
-    import logging
-
-    from distributed import Client, LocalCluster, as_completed
-
+    distributed = optional.dask_distributed()
+    Client, LocalCluster = distributed.Client, distributed.LocalCluster
     cluster = None
     own_client = client is None
     try:
@@ -403,7 +269,7 @@ def _run_dask(todo, finish, summary, *, engine, scheduler, client, n_workers,
             pending[fut.key] = (task, attempt, fut)
             return fut
 
-        queue = as_completed([submit(task, 1) for task in todo])
+        queue = distributed.as_completed([submit(task, 1) for task in todo])
         last_progress = time.monotonic()
         while pending:
             batch = queue.next_batch(block=False)

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from infolens.core.validation import InvalidParameterError
 from infolens.batch.manifest import import_callable
+from infolens.core import optional
+from infolens.core.validation import InvalidParameterError
 
 __all__ = ["extract", "load_embeddings", "load_model", "load_probe", "load_task_input"]
 
@@ -133,7 +134,7 @@ def load_model(source):
     model = factory(**(source.get("factory_kwargs") or {}))
     if kind == "checkpoint":
         try:
-            import torch
+            torch = optional.torch("checkpoint entries")
         except ImportError:
             raise InvalidParameterError(
                 "Checkpoint entries need PyTorch: pip install torch."
@@ -165,7 +166,7 @@ def load_local_model(path):
     path = Path(path)
     if (path / "modules.json").is_file():
         try:
-            from sentence_transformers import SentenceTransformer
+            SentenceTransformer = optional.sentence_transformers().SentenceTransformer
         except ImportError:
             raise InvalidParameterError(
                 f"{str(path)!r} is a sentence-transformers model; pip install "
@@ -173,13 +174,13 @@ def load_local_model(path):
             ) from None
         return SentenceTransformer(str(path), device="cpu", local_files_only=True)
     try:
-        from transformers import AutoModel, AutoTokenizer
+        transformers = optional.transformers(f"loading {str(path)!r}")
     except ImportError:
         raise InvalidParameterError(
             f"Loading {str(path)!r} needs transformers: pip install transformers."
         ) from None
-    model = AutoModel.from_pretrained(str(path), local_files_only=True).eval()
-    tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+    model = transformers.AutoModel.from_pretrained(str(path), local_files_only=True).eval()
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(path), local_files_only=True)
     return _MeanPooled(model, tokenizer)
 
 
@@ -190,8 +191,7 @@ class _MeanPooled:
         self.model, self.tokenizer = model, tokenizer
 
     def encode(self, texts, batch_size=32):
-        import torch
-
+        torch = optional.torch("a transformers encoder")
         out = []
         with torch.no_grad():
             for i in range(0, len(texts), batch_size):
@@ -247,8 +247,7 @@ def extract(model, X, *, layer=None, batch_size=256):
 
 
 def _extract_torch(model, X, layer, batch_size):
-    import torch
-
+    torch = optional.torch("embedding inputs with a torch model")
     captured = []
     handle = None
     if layer is not None:
@@ -287,9 +286,7 @@ def load_task_input(source, *, blas_threads=1):
         return load_embeddings(source)
     X, y = load_probe(source["probe"], source.get("probe_sha256"))
     try:
-        import torch
-
-        torch.set_num_threads(max(1, int(blas_threads)))
+        optional.torch().set_num_threads(max(1, int(blas_threads)))
     except ImportError:
         pass
     model = load_model(source)

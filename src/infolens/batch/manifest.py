@@ -48,9 +48,7 @@ CSV example (one task per row; relative paths are relative to the manifest)::
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import importlib
 import inspect
 import json
 import math
@@ -58,14 +56,24 @@ import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from infolens.batch.readers import read_csv, read_yaml
+from infolens.batch.specs import (
+    MeasureSpec,
+    check_params,
+    import_callable,
+    parse_measures,
+    resolve_measure,
+)
 from infolens.core.validation import InvalidParameterError
 
 __all__ = [
     "ENTRY_KINDS",
     "Manifest",
+    "MeasureSpec",
     "Task",
     "canonical_json",
     "file_digest",
+    "import_callable",
     "load_manifest",
     "make_tasks",
     "resolve_measure",
@@ -118,149 +126,6 @@ def file_digest(path):
         for chunk in iter(lambda: fh.read(_CHUNK), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-# ---------------------------------------------------------------- measures
-
-
-@dataclass(frozen=True)
-class MeasureSpec:
-    """A measure function and what it needs."""
-
-    name: str
-    function: object
-    needs_reference: bool
-    accepts_result: bool
-    parameters: tuple
-
-
-def resolve_measure(name):
-    """Find the function behind a measure name.
-
-    Parameters
-    ----------
-    name : str
-        A public measure of :mod:`infolens` (``"dse"``, ``"dsmi"``, ``"ase"``,
-        ...), or ``"module:function"`` for one's own measure with the signature
-        ``f(Z, **params)`` or ``f(Z, Y, **params)``.
-
-    Returns
-    -------
-    MeasureSpec
-    """
-    if not isinstance(name, str) or not name:
-        raise InvalidParameterError(
-            f"A measure must be named by a string such as 'dse' or 'mypkg.measures:score'; "
-            f"got {name!r}."
-        )
-    if ":" in name:
-        func = import_callable(name, "measure")
-    else:
-        import infolens
-
-        func = getattr(infolens, name, None)
-        public = [n for n in getattr(infolens, "__all__", []) if n.islower() and callable(
-            getattr(infolens, n, None))]
-        if func is None or not callable(func) or name not in public:
-            raise InvalidParameterError(
-                f"Unknown measure {name!r}. Known measures: {', '.join(sorted(public))}; or "
-                f"name your own function as 'module:function'."
-            )
-    sig = inspect.signature(func)
-    positional = [
-        p for p in sig.parameters.values()
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
-    ]
-    if not positional:
-        raise InvalidParameterError(
-            f"The measure {name!r} must take the embeddings as its first positional argument."
-        )
-    keywords = tuple(
-        p.name for p in sig.parameters.values()
-        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.default is not p.empty
-    )
-    has_var_kw = any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
-    return MeasureSpec(
-        name=name,
-        function=func,
-        needs_reference=len(positional) >= 2,
-        accepts_result="return_result" in sig.parameters,
-        parameters=None if has_var_kw else keywords,
-    )
-
-
-def import_callable(spec, what):
-    """Import ``"module:attribute"`` (dotted attributes allowed) and check it is callable."""
-    if not isinstance(spec, str) or spec.count(":") != 1:
-        raise InvalidParameterError(
-            f"A {what} must be given as 'module:function' (e.g. 'torchvision.models:resnet18'); "
-            f"got {spec!r}."
-        )
-    module_name, attr = spec.split(":")
-    try:
-        obj = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise InvalidParameterError(
-            f"Cannot import module {module_name!r} of the {what} {spec!r}: {exc}. Install it "
-            f"or put its folder on PYTHONPATH (on every worker too)."
-        ) from None
-    for part in attr.split("."):
-        obj = getattr(obj, part, None)
-        if obj is None:
-            raise InvalidParameterError(
-                f"Module {module_name!r} has no attribute {attr!r} ({what} {spec!r})."
-            )
-    if not callable(obj):
-        raise InvalidParameterError(f"The {what} {spec!r} is not callable.")
-    return obj
-
-
-def _parse_measures(raw, where):
-    """Normalise the accepted spellings into a list of ``(name, params)``."""
-    if raw is None:
-        return None
-    if isinstance(raw, (str, dict)):
-        raw = [raw]
-    if not isinstance(raw, list) or not raw:
-        raise InvalidParameterError(
-            f"'measures' in {where} must be a non-empty list such as [dse, {{dsmi: "
-            f"{{n_repeats: 3}}}}]; got {raw!r}."
-        )
-    out = []
-    for item in raw:
-        if isinstance(item, str):
-            out.append((item, {}))
-        elif isinstance(item, dict) and set(item) <= {"name", "params"} and "name" in item:
-            out.append((item["name"], item.get("params") or {}))
-        elif isinstance(item, dict) and len(item) == 1:
-            (name, params), = item.items()
-            out.append((name, params or {}))
-        else:
-            raise InvalidParameterError(
-                f"Cannot read measure {item!r} in {where}: write a name ('dse'), "
-                f"{{dse: {{t: 2}}}} or {{name: dse, params: {{t: 2}}}}."
-            )
-        if not isinstance(out[-1][1], dict):
-            raise InvalidParameterError(
-                f"The parameters of measure {out[-1][0]!r} in {where} must be a mapping; "
-                f"got {out[-1][1]!r}."
-            )
-    return out
-
-
-def _check_params(spec, params, where):
-    if "return_result" in params:
-        raise InvalidParameterError(
-            f"'return_result' is set by the batch runner; remove it from {where}."
-        )
-    if spec.parameters is not None:
-        unknown = sorted(set(params) - set(spec.parameters))
-        if unknown:
-            valid = ", ".join(p for p in spec.parameters if p != "return_result")
-            raise InvalidParameterError(
-                f"Measure {spec.name!r} in {where} has no parameter(s) {', '.join(unknown)}. "
-                f"Valid: {valid}."
-            )
 
 
 # ---------------------------------------------------------------- tasks
@@ -439,7 +304,7 @@ def make_tasks(entries, measures=None, *, base_dir=".", where="manifest"):
         In entry order; a task whose key repeats an earlier one is dropped.
     """
     base = Path(base_dir).resolve()
-    defaults = _parse_measures(measures, f"{where} (top level)")
+    defaults = parse_measures(measures, f"{where} (top level)")
     if not isinstance(entries, list) or not entries:
         raise InvalidParameterError(f"{where} lists no entries; add an 'entries:' list.")
     specs = {}
@@ -458,7 +323,7 @@ def make_tasks(entries, measures=None, *, base_dir=".", where="manifest"):
             )
         kind = _entry_kind(entry, label)
         source, input_hash = _source_of(entry, kind, base, label)
-        meas = _parse_measures(entry.get("measures"), label) or defaults
+        meas = parse_measures(entry.get("measures"), label) or defaults
         if not meas:
             raise InvalidParameterError(
                 f"{label} has no measures and the manifest sets no default 'measures'."
@@ -481,7 +346,7 @@ def make_tasks(entries, measures=None, *, base_dir=".", where="manifest"):
             meta["meta"] = _plain(entry["meta"])
         for name, params in meas:
             spec = specs.get(name) or specs.setdefault(name, resolve_measure(name))
-            _check_params(spec, params, f"{label}, measure {name!r}")
+            check_params(spec, params, f"{label}, measure {name!r}")
             if spec.needs_reference and kind == "embeddings" and "labels" not in source \
                     and not str(source["embeddings"]).lower().endswith(".npz"):
                 raise InvalidParameterError(
@@ -495,90 +360,6 @@ def make_tasks(entries, measures=None, *, base_dir=".", where="manifest"):
     return tasks
 
 
-def _coerce_cell(value):
-    value = value.strip()
-    if value == "":
-        return None
-    for cast in (int, float):
-        try:
-            return cast(value)
-        except ValueError:
-            pass
-    return value
-
-
-def _read_csv(path):
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(row for row in fh if not row.lstrip().startswith("#"))
-        if not reader.fieldnames or "measure" not in reader.fieldnames:
-            raise InvalidParameterError(
-                f"CSV manifest {str(path)!r} needs a header with a 'measure' column (and "
-                f"'embeddings' or 'checkpoint'/'factory'/'model' + 'probe'); got columns "
-                f"{reader.fieldnames}."
-            )
-        entries = []
-        for line, row in enumerate(reader, start=2):
-            entry = {}
-            for key, value in row.items():
-                if key is None:
-                    raise InvalidParameterError(
-                        f"{str(path)!r} line {line} has more cells than the header."
-                    )
-                value = _coerce_cell(value or "")
-                if value is None:
-                    continue
-                if key in ("embeddings", "labels", "checkpoint", "factory", "probe", "model",
-                           "layer", "name"):
-                    value = str(value)
-                entry[key] = value
-            params = entry.pop("params", None)
-            if params is not None:
-                try:
-                    params = json.loads(str(params))
-                except json.JSONDecodeError as exc:
-                    raise InvalidParameterError(
-                        f"{str(path)!r} line {line}: the 'params' cell must be a JSON object such "
-                        f"as {{\"t\": 2}}; {exc}."
-                    ) from None
-            kwargs = entry.get("factory_kwargs")
-            if kwargs is not None:
-                entry["factory_kwargs"] = json.loads(str(kwargs))
-            entry["measures"] = [{"name": entry.pop("measure"), "params": params or {}}]
-            entries.append(entry)
-    return entries, None
-
-
-def _read_yaml(path):
-    try:
-        import yaml
-    except ImportError:
-        raise InvalidParameterError(
-            "Reading a YAML manifest needs PyYAML: pip install 'infolens[dask]' (or pyyaml), "
-            "or write the manifest as CSV."
-        ) from None
-    with open(path, encoding="utf-8") as fh:
-        try:
-            doc = yaml.safe_load(fh)
-        except yaml.YAMLError as exc:
-            raise InvalidParameterError(
-                f"{str(path)!r} is not valid YAML: {' '.join(str(exc).split())}"
-            ) from None
-    if isinstance(doc, list):
-        return doc, None
-    if not isinstance(doc, dict) or "entries" not in doc:
-        raise InvalidParameterError(
-            f"YAML manifest {str(path)!r} must be a mapping with 'entries:' (and optionally "
-            f"'measures:'), or a list of entries."
-        )
-    unknown = sorted(set(doc) - {"entries", "measures"})
-    if unknown:
-        raise InvalidParameterError(
-            f"YAML manifest {str(path)!r} has unknown top-level key(s) {unknown}; valid: entries, "
-            "measures."
-        )
-    return doc["entries"], doc.get("measures")
-
-
 def load_manifest(path):
     """Read a ``.yaml``/``.yml`` or ``.csv`` manifest into a :class:`Manifest`.
 
@@ -590,9 +371,9 @@ def load_manifest(path):
         raise InvalidParameterError(f"Manifest {str(path)!r} does not exist or is not a file.")
     ext = path.suffix.lower()
     if ext in (".yaml", ".yml"):
-        entries, measures = _read_yaml(path)
+        entries, measures = read_yaml(path)
     elif ext == ".csv":
-        entries, measures = _read_csv(path)
+        entries, measures = read_csv(path)
     else:
         raise InvalidParameterError(
             f"Manifest {str(path)!r} must end in .yaml, .yml or .csv; got "

@@ -9,184 +9,49 @@ accuracy.  This module does the same for any list of models:
 * :func:`screening_table` reads the same table from a batch run (a manifest
   whose entries carry ``accuracy``), so screening scales out on Dask;
 * :func:`correlate` gives Pearson and Spearman coefficients with percentile
-  bootstrap intervals; :func:`correlation_table` does it per measure;
+  bootstrap intervals; :func:`correlation_table` does it per measure (both
+  live in :mod:`infolens.batch.correlation` and are re-exported here);
 * :func:`plot_screening` draws the scatter with its least-squares line
   (matplotlib is imported only there).
 
-:func:`make_mlp` is a small factory that manifests can name
-(``infolens.batch.screening:make_mlp``) for zoos of fully connected networks.
+:func:`make_mlp` (from :mod:`infolens.batch.zoo`) is a small factory that
+manifests can name (``infolens.batch.screening:make_mlp``) for zoos of fully
+connected networks.
 """
 
 from __future__ import annotations
 
 import csv
-import math
-from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from infolens.core.validation import InvalidParameterError, check_int, check_real
+from infolens.batch.correlation import (
+    Correlation,
+    correlate,
+    correlation_table,
+    format_correlations,
+    measure_columns,
+)
+from infolens.batch.inputs import extract
+from infolens.batch.manifest import canonical_json, resolve_measure
+from infolens.batch.zoo import make_mlp
+from infolens.core import optional
+from infolens.core.validation import InvalidParameterError
 
 __all__ = [
     "Correlation",
     "correlate",
     "correlation_table",
+    "format_correlations",
     "make_mlp",
+    "measure_columns",
     "plot_screening",
     "screen_models",
     "screening_table",
     "write_csv",
+    "write_screening_outputs",
 ]
-
-
-# ------------------------------------------------------------------ models
-
-
-def make_mlp(in_features=64, widths=(64,), n_classes=10):
-    """A fully connected ReLU network: ``body`` (hidden layers) then ``head``.
-
-    Parameters
-    ----------
-    in_features : int
-    widths : sequence of int
-        Hidden layer widths (the depth is ``len(widths)``).
-    n_classes : int
-
-    Returns
-    -------
-    torch.nn.Sequential
-        With submodules ``body`` (whose output is the embedding screened) and
-        ``head`` (the linear classifier).
-    """
-    import torch.nn as nn
-
-    widths = [int(w) for w in widths]
-    if not widths or min(widths) < 1:
-        raise InvalidParameterError(f"'widths' of make_mlp must be positive ints; got {widths!r}.")
-    layers, prev = [], int(in_features)
-    for w in widths:
-        layers += [nn.Linear(prev, w), nn.ReLU()]
-        prev = w
-    return nn.Sequential(
-        OrderedDict([("body", nn.Sequential(*layers)), ("head", nn.Linear(prev, int(n_classes)))])
-    )
-
-
-# ------------------------------------------------------------- correlation
-
-
-@dataclass(frozen=True)
-class Correlation:
-    """Pearson and Spearman coefficients of two paired samples.
-
-    Attributes
-    ----------
-    n : int
-        Number of pairs.
-    pearson, spearman : float
-    pearson_ci, spearman_ci : tuple of float
-        Percentile bootstrap interval at ``confidence``.
-    pearson_p, spearman_p : float
-        Two-sided p-values (scipy.stats).
-    confidence : float
-    n_boot : int
-    """
-
-    n: int
-    pearson: float
-    pearson_ci: tuple
-    pearson_p: float
-    spearman: float
-    spearman_ci: tuple
-    spearman_p: float
-    confidence: float
-    n_boot: int
-
-
-def _pearson_rows(a, b):
-    """Pearson coefficient of each row pair of two (B, n) arrays (NaN where constant)."""
-    a = a - a.mean(axis=1, keepdims=True)
-    b = b - b.mean(axis=1, keepdims=True)
-    den = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, (a * b).sum(axis=1) / np.where(den > 0, den, 1.0), np.nan)
-
-
-def _ranks_rows(a):
-    """Average ranks (ties shared) along the last axis."""
-    from scipy.stats import rankdata
-
-    return rankdata(a, axis=-1)
-
-
-def correlate(x, y, *, n_boot=2000, confidence=0.95, random_state=0):
-    """Pearson and Spearman correlation of ``x`` and ``y`` with bootstrap intervals.
-
-    Parameters
-    ----------
-    x, y : array-like of shape (n,)
-        Paired values (e.g. DSMI in bits and accuracy in [0, 1]); at least 3
-        pairs, finite, neither constant.
-    n_boot : int, default=2000
-        Bootstrap resamples of the pairs (with replacement).
-    confidence : float in (0, 1), default=0.95
-        Coverage of the percentile interval.
-    random_state : int, default=0
-
-    Returns
-    -------
-    Correlation
-    """
-    from scipy import stats
-
-    caller = "correlate"
-    n_boot = check_int(n_boot, "n_boot", caller, low=100)
-    confidence = check_real(confidence, "confidence", caller, low=0.0, high=1.0, closed_low=False)
-    if confidence >= 1.0:
-        raise InvalidParameterError(
-            f"The 'confidence' parameter of {caller} must be in (0, 1). Got {confidence!r} instead."
-        )
-    x = np.asarray(x, dtype=np.float64).ravel()
-    y = np.asarray(y, dtype=np.float64).ravel()
-    if x.shape != y.shape:
-        raise InvalidParameterError(
-            f"x and y of {caller} must have the same length; got {x.size} and {y.size}."
-        )
-    if x.size < 3:
-        raise InvalidParameterError(f"{caller} needs at least 3 pairs; got {x.size}.")
-    if not (np.isfinite(x).all() and np.isfinite(y).all()):
-        raise InvalidParameterError(
-            f"x and y of {caller} must be finite; drop the models whose measure failed."
-        )
-    if np.ptp(x) == 0 or np.ptp(y) == 0:
-        raise InvalidParameterError(
-            f"{caller} cannot correlate a constant sample (x range {np.ptp(x):g}, y range "
-            f"{np.ptp(y):g}); the coefficient is undefined."
-        )
-    pr = stats.pearsonr(x, y)
-    sr = stats.spearmanr(x, y)
-    rng = np.random.default_rng(random_state)
-    idx = rng.integers(0, x.size, size=(n_boot, x.size))
-    bx, by = x[idx], y[idx]
-    boot_p = _pearson_rows(bx, by)
-    boot_s = _pearson_rows(_ranks_rows(bx), _ranks_rows(by))
-    lo, hi = (1 - confidence) / 2, 1 - (1 - confidence) / 2
-
-    def interval(values):
-        values = values[np.isfinite(values)]  # a resample of identical points has no coefficient
-        return (float(np.quantile(values, lo)), float(np.quantile(values, hi)))
-
-    return Correlation(
-        n=int(x.size),
-        pearson=float(pr[0]), pearson_ci=interval(boot_p), pearson_p=float(pr[1]),
-        spearman=float(sr[0]), spearman_ci=interval(boot_s), spearman_p=float(sr[1]),
-        confidence=confidence, n_boot=n_boot,
-    )
-
-
-# ------------------------------------------------------------------ tables
 
 
 def _measure_label(measure, params_json):
@@ -222,9 +87,6 @@ def screen_models(models, X, y=None, *, accuracies=None, measures=("dse", "dsmi"
         One row per model: ``name``, ``accuracy``, ``n_samples``,
         ``n_features`` and one column per measure (value in its unit).
     """
-    from infolens.batch.inputs import extract
-    from infolens.batch.manifest import canonical_json, resolve_measure
-
     items = list(models.items()) if isinstance(models, dict) else list(models)
     if not items:
         raise InvalidParameterError("screen_models needs at least one model.")
@@ -281,60 +143,6 @@ def screening_table(tasks, store):
     return table
 
 
-def measure_columns(table):
-    """Names of the measure columns of a screening table."""
-    fixed = {"name", "accuracy", "input_hash", "n_samples", "n_features"}
-    cols = []
-    for row in table:
-        cols += [k for k in row if k not in fixed and k not in cols]
-    return cols
-
-
-def correlation_table(table, *, target="accuracy", measures=None, n_boot=2000,
-                      confidence=0.95, random_state=0):
-    """Correlate every measure column with ``target`` across the rows.
-
-    Rows where either value is missing are left out of that measure's
-    correlation (``n`` says how many pairs were used).  A measure (or target)
-    that is the same for every model has no coefficient: its row carries a
-    ``note`` saying so instead of numbers.
-
-    Returns
-    -------
-    list of dict
-        One row per measure: ``measure``, ``n``, ``pearson``,
-        ``pearson_lo``, ``pearson_hi``, ``pearson_p``, ``spearman``,
-        ``spearman_lo``, ``spearman_hi``, ``spearman_p``.
-    """
-    measures = measures or measure_columns(table)
-    out = []
-    for m in measures:
-        pairs = [(r.get(m), r.get(target)) for r in table]
-        pairs = [(a, b) for a, b in pairs if a is not None and b is not None
-                 and math.isfinite(float(a)) and math.isfinite(float(b))]
-        if len(pairs) < 3:
-            raise InvalidParameterError(
-                f"Only {len(pairs)} models have both {m!r} and {target!r}; correlation needs "
-                f"at least 3. Add '{target}:' to the manifest entries."
-            )
-        xs, ys = [p[0] for p in pairs], [p[1] for p in pairs]
-        if max(xs) == min(xs) or max(ys) == min(ys):
-            constant = m if max(xs) == min(xs) else target
-            out.append({"measure": m, "n": len(pairs),
-                        "note": f"{constant} is the same for every model; no correlation"})
-            continue
-        c = correlate(xs, ys, n_boot=n_boot, confidence=confidence, random_state=random_state)
-        out.append({
-            "measure": m, "n": c.n,
-            "pearson": c.pearson, "pearson_lo": c.pearson_ci[0], "pearson_hi": c.pearson_ci[1],
-            "pearson_p": c.pearson_p,
-            "spearman": c.spearman, "spearman_lo": c.spearman_ci[0],
-            "spearman_hi": c.spearman_ci[1], "spearman_p": c.spearman_p,
-            "confidence": c.confidence,
-        })
-    return out
-
-
 def write_csv(rows, path):
     """Write a list of dicts to CSV (columns in first-seen order); returns the path."""
     path = Path(path)
@@ -361,10 +169,7 @@ def plot_screening(table, measure, path, *, target="accuracy", title=None, annot
     pathlib.Path
     """
     try:
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
+        plt = optional.matplotlib_pyplot_for_files("plot_screening")
     except ImportError:
         raise InvalidParameterError(
             "Plotting needs matplotlib: pip install 'infolens[plot]'."
@@ -422,15 +227,3 @@ def write_screening_outputs(table, out_dir, *, target="accuracy", n_boot=2000, p
     }
 
 
-def format_correlations(rows):
-    """The correlation rows as a fixed-width text table."""
-    head = f"{'measure':<24}{'n':>4}  {'Pearson [CI]':<24}{'Spearman [CI]':<24}"
-    lines = [head]
-    for r in rows:
-        if r.get("pearson") is None:
-            lines.append(f"{r['measure']:<24}{r['n']:>4}  ({r.get('note', 'no correlation')})")
-            continue
-        pearson = f"{r['pearson']:+.2f} [{r['pearson_lo']:+.2f}, {r['pearson_hi']:+.2f}]"
-        spearman = f"{r['spearman']:+.2f} [{r['spearman_lo']:+.2f}, {r['spearman_hi']:+.2f}]"
-        lines.append(f"{r['measure']:<24}{r['n']:>4}  {pearson:<24}{spearman:<24}")
-    return "\n".join(lines)

@@ -20,11 +20,16 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
+import functools
 import json
+import os
 import sqlite3
 from pathlib import Path
 
+from infolens.core import optional
+from infolens.core.files import ClosesOnExit, json_ready
 from infolens.core.validation import InvalidParameterError
+from infolens.runs.runlog import RunLog
 
 __all__ = ["EXPORT_COLUMNS", "ResultStore", "check_export_path", "export_runs"]
 
@@ -64,7 +69,7 @@ EXPORT_COLUMNS = (
 )
 
 
-class ResultStore:
+class ResultStore(ClosesOnExit):
     """The SQLite results store.
 
     Parameters
@@ -109,12 +114,6 @@ class ResultStore:
         if self._db is not None:
             self._db.close()
             self._db = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     # -- queries
     def done_keys(self):
@@ -225,9 +224,7 @@ class ResultStore:
                                      for k in EXPORT_COLUMNS})
             return len(rows)
         if ext in (".parquet", ".pq"):
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
+            pa, pq = optional.pyarrow_parquet()
             columns = {k: [row.get(k) for row in rows] for k in EXPORT_COLUMNS}
             path.parent.mkdir(parents=True, exist_ok=True)
             pq.write_table(pa.table(columns), str(path))
@@ -257,10 +254,6 @@ def export_runs(store, folder, *, group_by="name"):
     dict
         ``{run_folder: number_of_rows}``.
     """
-    import os
-
-    from infolens.runs.runlog import RunLog
-
     folder = Path(folder)
     runs = {}
     for row in store.rows("done"):
@@ -299,8 +292,7 @@ def check_export_path(path):
     ext = path.suffix.lower()
     if ext in (".parquet", ".pq"):
         try:
-            import pyarrow  # noqa: F401
-            import pyarrow.parquet  # noqa: F401
+            optional.pyarrow_parquet()
         except ImportError:
             raise InvalidParameterError(
                 "Parquet export needs pyarrow, which is not installed: pip install pyarrow, "
@@ -319,17 +311,4 @@ def _json_or_none(obj):
         return None
     if isinstance(obj, str):
         return obj
-    return json.dumps(obj, sort_keys=True, default=_default)
-
-
-def _default(obj):
-    try:
-        import numpy as np
-
-        if isinstance(obj, np.ndarray):
-            return obj.tolist()
-        if isinstance(obj, np.generic):
-            return obj.item()
-    except ImportError:  # pragma: no cover
-        pass
-    return repr(obj)
+    return json.dumps(obj, sort_keys=True, default=functools.partial(json_ready, fallback=repr))

@@ -12,11 +12,14 @@ paper says otherwise).  Published numbers were read off the paper's figures
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
 
+import infolens
 from infolens import datasets
+from infolens.core import optional
 
 __all__ = ["PUBLISHED", "run_paper", "write_paper"]
 
@@ -62,8 +65,6 @@ def _config(quick, n_blobs=None):
 
 def experiment_a(cfg, say):
     """DSE (t = 1, 2, 3, 5) and CSE vs intrinsic dimension, per noise level (bits)."""
-    import infolens
-
     rows = []
     for noise in cfg["noise"]:
         for d in cfg["dims"]:
@@ -81,8 +82,6 @@ def experiment_a(cfg, say):
 
 def experiment_b(cfg, say):
     """DSMI and CSMI (bits) on branching trees vs label corruption."""
-    import infolens
-
     rows = []
     for k in cfg["branches"]:
         Z, branch = datasets.branching_tree(k, cfg["per_branch"], 20, random_state=k)
@@ -98,8 +97,6 @@ def experiment_b(cfg, say):
 
 
 def _blob_measures(Z, y, dim, mine, with_mine):
-    import infolens
-
     out = {
         "dsmi": infolens.dsmi(Z, y, sigma=float(np.sqrt(dim)), t=1, preset="dse-dsmi"),
         "csmi": infolens.csmi(Z, y, n_bins=10, preset="dse-dsmi"),
@@ -140,7 +137,7 @@ def run_paper(*, quick=False, n_blobs=None, with_mine=True, progress=None):
     say = progress or (lambda line: None)
     cfg = _config(quick, n_blobs)
     try:
-        import torch  # noqa: F401
+        optional.torch("MINE")
     except ImportError:
         with_mine = False
     c_corr, c_dim = experiment_c(cfg["C"], say, with_mine)
@@ -266,8 +263,6 @@ def write_paper(results, out_dir):
     md = os.path.join(out_dir, "paper.md")
     with open(md, "w") as fh:
         fh.write("\n".join(L) + "\n")
-    import json
-
     js = os.path.join(out_dir, "paper.json")
     with open(js, "w") as fh:
         json.dump(results, fh, indent=1, default=float)
@@ -276,56 +271,48 @@ def write_paper(results, out_dir):
     return {"markdown": md, "json": js, "plot": png}
 
 
+def _finish(ax, title, xlabel, ylabel=None, fontsize=6):
+    ax.set_xlabel(xlabel)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=fontsize)
+
+
+def _plot_rows(ax, rows, x):
+    """One line per measure column of ``rows`` against the column ``x``; returns the lines."""
+    return {k: ax.plot([r[x] for r in rows], [r[k] for r in rows], marker="o",
+                       label=f"{k} (ours)" if x == "dim" else k)[0]
+            for k in rows[0] if k != x}
+
+
 def _plot(results, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = optional.matplotlib_pyplot("the paper plots")
     fig, axes = plt.subplots(1, 4, figsize=(20, 4.5))
     A = results["A"]
-    ax = axes[0]
     for noise in sorted({r["noise"] for r in A}):
         sel = [r for r in A if r["noise"] == noise]
         for key in [k for k in sel[0] if k.startswith("dse_t")]:
-            ax.plot([r["intrinsic_dim"] for r in sel], [r[key] for r in sel], marker=".",
-                    label=f"{key[4:]}, noise {noise}")
-    ax.set_xlabel("intrinsic dimension")
-    ax.set_ylabel("DSE (bits)")
-    ax.set_title("A. DSE vs intrinsic dimension")
-    ax.legend(fontsize=6)
-    ax = axes[1]
+            axes[0].plot([r["intrinsic_dim"] for r in sel], [r[key] for r in sel], marker=".",
+                         label=f"{key[4:]}, noise {noise}")
+    _finish(axes[0], "A. DSE vs intrinsic dimension", "intrinsic dimension", "DSE (bits)")
     for k in sorted({r["branches"] for r in results["B"]}):
         sel = [r for r in results["B"] if r["branches"] == k]
-        ax.plot([r["corruption"] for r in sel], [r["dsmi"] for r in sel], marker="o",
-                label=f"DSMI, {k} branches")
-        ax.plot([r["corruption"] for r in sel], [r["csmi"] for r in sel], ls="--",
-                label=f"CSMI, {k} branches")
-    ax.set_xlabel("label corruption")
-    ax.set_ylabel("bits")
-    ax.set_title("B. Branching trees")
-    ax.legend(fontsize=6)
-    ax = axes[2]
-    rows = results["C_corruption"]
-    for k in [k for k in rows[0] if k != "corruption"]:
-        ax.plot([r["corruption"] for r in rows], [r[k] for r in rows], marker="o", label=k)
-    ax.set_xlabel("label corruption")
-    ax.set_title("C. Blobs vs corruption (D = 20)")
-    ax.legend(fontsize=7)
-    ax = axes[3]
-    rows = results["C_dim"]
-    for k in [k for k in rows[0] if k != "dim"]:
-        line, = ax.plot([r["dim"] for r in rows], [r[k] for r in rows], marker="o",
-                        label=f"{k} (ours)")
+        axes[1].plot([r["corruption"] for r in sel], [r["dsmi"] for r in sel], marker="o",
+                     label=f"DSMI, {k} branches")
+        axes[1].plot([r["corruption"] for r in sel], [r["csmi"] for r in sel], ls="--",
+                     label=f"CSMI, {k} branches")
+    _finish(axes[1], "B. Branching trees", "label corruption", "bits")
+    _plot_rows(axes[2], results["C_corruption"], "corruption")
+    _finish(axes[2], "C. Blobs vs corruption (D = 20)", "label corruption", fontsize=7)
+    for k, line in _plot_rows(axes[3], results["C_dim"], "dim").items():
         pub = PUBLISHED["C_dim"].get(k, {})
         if pub:
             xs = sorted(pub)
-            ax.plot(xs, [pub[x] for x in xs], ls=":", color=line.get_color(),
-                    label=f"{k} (published)")
-    ax.set_xscale("log")
-    ax.set_xlabel("dimension D")
-    ax.set_title("C. Blobs vs dimension")
-    ax.legend(fontsize=6)
+            axes[3].plot(xs, [pub[x] for x in xs], ls=":", color=line.get_color(),
+                         label=f"{k} (published)")
+    axes[3].set_xscale("log")
+    _finish(axes[3], "C. Blobs vs dimension", "dimension D")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -13,9 +13,10 @@ Each run is monitored with :class:`infolens.monitor.Monitor` on a fixed
 held-out probe set (true labels) at an earlier layer (``block2``, the last
 conv block, flattened) and the penultimate layer, with DSE(Z), DSMI(Z; Y) and
 DSMI(Z; X) under both the paper's ``sigma = 10`` and the scale-aware default
-bandwidth.  :func:`assess_findings` then states, from the logged numbers,
-whether each of the paper's findings held, and :func:`run_study` writes the
-report.
+bandwidth.  :func:`~infolens.bench.findings.assess_findings` then states, from
+the logged numbers, whether each of the paper's findings held, and
+:func:`run_study` writes the report.  The design (regimes, layers, sizes) is
+in :mod:`infolens.bench.regimes`; both modules' names are importable from here.
 """
 
 from __future__ import annotations
@@ -26,49 +27,23 @@ import sys
 import time
 
 import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
 
-__all__ = ["REGIMES", "StudyConfig", "assess_findings", "run_study"]
+from infolens.bench.findings import assess_findings, findings_markdown
+from infolens.bench.regimes import INIT_TIE_BITS, LAYERS, PAPER_SIGMA, REGIMES, StudyConfig
+from infolens.core import optional
+from infolens.core.progress import Progress
+from infolens.core.validation import InvalidParameterError
+from infolens.monitor import Measure, Monitor, default_measures
+from infolens.runs.report import find_runs, write_report
 
-#: name -> (train on permuted labels?, weight std or None for PyTorch's default init)
-REGIMES = {
-    "supervised": (False, None),
-    "random labels": (True, None),
-    "init std 0.01": (False, 0.01),
-    "init std 0.1": (False, 0.1),
-}
-LAYERS = ("block2", "penultimate")
-PAPER_SIGMA = 10.0
-#: Initial DSEs closer than this (bits) leave no "low-DSE" initialisation.
-INIT_TIE_BITS = 1e-3
-
-
-class StudyConfig:
-    """Sizes of the study.
-
-    Parameters
-    ----------
-    quick : bool
-        A smoke-test size (a few epochs, 2 seeds, small probe) instead of the
-        full study.
-    """
-
-    def __init__(self, quick=False):
-        self.quick = quick
-        self.seeds = (0, 1) if quick else (0, 1, 2)
-        self.epochs = 4 if quick else 40
-        self.every = 1 if quick else 4
-        self.probe_size = 200 if quick else 500
-        self.batch_size = 64
-        # 3e-3 lets the random-label runs memorise (~85 % training accuracy in 40 epochs).
-        self.lr = 3e-3
-        self.n_repeats = 3 if quick else 5
-
-    def to_dict(self):
-        return {k: v for k, v in vars(self).items()}
+__all__ = ["INIT_TIE_BITS", "LAYERS", "PAPER_SIGMA", "REGIMES", "StudyConfig", "assess_findings",
+           "load_data", "run_study", "train_run"]
 
 
 def _model():
-    import torch.nn as nn
+    nn = optional.torch("the training-dynamics study").nn
 
     class DigitsCNN(nn.Module):
         """conv(16) -> conv(32) + pool -> linear(64) -> linear(10), ReLU activations."""
@@ -88,8 +63,7 @@ def _model():
 
 
 def _init_weights(model, std):
-    import torch.nn as nn
-
+    nn = optional.torch("the training-dynamics study").nn
     for m in model.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
             nn.init.normal_(m.weight, 0.0, std)
@@ -101,53 +75,12 @@ def load_data(probe_size, seed=0):
 
     The probe (held-out) split is stratified and fixed by ``seed``.
     """
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
     digits = load_digits()
     x = (digits.images / 16.0).astype(np.float32)[:, None]
     y = digits.target.astype(np.int64)
     x_tr, x_pr, y_tr, y_pr = train_test_split(x, y, test_size=probe_size, stratify=y,
                                               random_state=seed)
     return x_tr, y_tr, x_pr, y_pr
-
-
-class _Bar:
-    """A one-line progress bar on stderr (plain lines when stderr is not a terminal)."""
-
-    def __init__(self, total, enabled=True, stream=None):
-        self.total = total
-        self.done = 0
-        self.enabled = enabled
-        self.stream = stream or sys.stderr
-        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.start = time.perf_counter()
-        self._last_pct = -1
-
-    def update(self, n, label):
-        self.done += n
-        if not self.enabled:
-            return
-        frac = self.done / self.total
-        elapsed = time.perf_counter() - self.start
-        eta = elapsed / frac - elapsed if frac > 0 else 0.0
-        width = 28
-        fill = int(round(width * frac))
-        text = (f"[{'#' * fill}{'.' * (width - fill)}] {100 * frac:3.0f}%  {label}  "
-                f"elapsed {_clock(elapsed)}  eta {_clock(eta) if frac >= 0.05 else '--'}")
-        if self.tty:
-            self.stream.write("\r" + text.ljust(110)[:110])
-            if self.done >= self.total:
-                self.stream.write("\n")
-        elif int(100 * frac) // 10 != self._last_pct // 10 or self.done >= self.total:
-            self.stream.write(text + "\n")
-        self._last_pct = int(100 * frac)
-        self.stream.flush()
-
-
-def _clock(seconds):
-    seconds = int(round(seconds))
-    return f"{seconds // 60}:{seconds % 60:02d}"
 
 
 def rms_distance(Z):
@@ -166,10 +99,7 @@ def train_run(regime, seed, data, cfg, run_dir, on_epoch=None):
     dict
         ``{"wall_s", "overhead_s"}`` of the run.
     """
-    import torch
-
-    from infolens.monitor import Measure, Monitor, default_measures
-
+    torch = optional.torch("the training-dynamics study")
     permute, std = REGIMES[regime]
     x_tr, y_tr, x_pr, y_pr = data
     torch.manual_seed(seed)
@@ -227,218 +157,6 @@ def train_run(regime, seed, data, cfg, run_dir, on_epoch=None):
     return {"wall_s": time.perf_counter() - start, "overhead_s": mon.overhead_s}
 
 
-# ----------------------------------------------------------------------- findings
-def _series(run, measure, layer=""):
-    rows = sorted((r["epoch"], r["value"]) for r in run.rows
-                  if r["measure"] == measure and r["layer"] == layer)
-    return np.array([e for e, _ in rows]), np.array([v for _, v in rows])
-
-
-def _by_seed(runs, group):
-    return {r.seed: r for r in runs if r.group == group}
-
-
-def _fmt(values):
-    values = np.asarray(values, dtype=float)
-    per_seed = ", ".join("never" if np.isinf(v) else f"{v:+.3f}" for v in values)
-    if not np.all(np.isfinite(values)):
-        return f"(per seed: {per_seed})"
-    sd = values.std(ddof=1) if len(values) > 1 else 0.0
-    return f"{values.mean():+.3f} ± {sd:.3f} (per seed: {per_seed})"
-
-
-def _variant_name(suffix):
-    return "σ = 10 (paper)" if suffix else "σ = scale-aware median rule"
-
-
-def _epochs_to(run, target):
-    epochs, acc = _series(run, "val_accuracy")
-    hit = epochs[acc >= target]
-    return float(hit[0]) if len(hit) else float("inf")
-
-
-def assess_findings(runs, layer="penultimate", early_layer="block2"):
-    """State from the logged numbers whether each of the paper's findings held.
-
-    Parameters
-    ----------
-    runs : list of infolens.runs.report.Run
-    layer : str
-        The layer the paper measured (penultimate).
-    early_layer : str
-        The earlier layer, reported alongside.
-
-    Returns
-    -------
-    findings : list of dict
-        ``{"finding", "held", "evidence", "variant"}`` rows for the report.
-    numbers : dict
-        The numbers behind them (JSON-serialisable).
-    """
-    findings, numbers = [], {}
-    sup, rnd = _by_seed(runs, "supervised"), _by_seed(runs, "random labels")
-    lo, hi = _by_seed(runs, "init std 0.01"), _by_seed(runs, "init std 0.1")
-    verdicts = {}
-    for suffix in ("", f"@sigma={PAPER_SIGMA:g}"):
-        var = _variant_name(suffix)
-        tag = "sigma10" if suffix else "scale_aware"
-        nums = numbers.setdefault(tag, {})
-        # (1) DSMI(Z;Y): supervised vs random labels, paired by seed.
-        seeds = sorted(set(sup) & set(rnd))
-        gaps = np.array([_series(sup[s], "dsmi_y" + suffix, layer)[1][-1]
-                         - _series(rnd[s], "dsmi_y" + suffix, layer)[1][-1] for s in seeds])
-        early_gaps = np.array([_series(sup[s], "dsmi_y" + suffix, early_layer)[1][-1]
-                               - _series(rnd[s], "dsmi_y" + suffix, early_layer)[1][-1]
-                               for s in seeds])
-        rnd_end = np.array([_series(rnd[s], "dsmi_y" + suffix, layer)[1][-1] for s in seeds])
-        rnd_init = np.array([_series(rnd[s], "dsmi_y" + suffix, layer)[1][0] for s in seeds])
-        sup_end = np.array([_series(sup[s], "dsmi_y" + suffix, layer)[1][-1] for s in seeds])
-        held = bool(len(gaps) and np.all(gaps > 0))
-        verdicts[("gap", tag)] = held
-        nums["dsmi_y_gap_bits"] = gaps.tolist()
-        nums["dsmi_y_gap_early_layer_bits"] = early_gaps.tolist()
-        findings.append({
-            "finding": f"DSMI(Z;Y) ends higher under supervised training than under random "
-                       f"labels [{var}]",
-            "held": held, "variant": tag,
-            "evidence": f"final {layer} gap supervised − random labels, bits: {_fmt(gaps)}; "
-                        f"smallest {gaps.min():+.3f}. Supervised ends at "
-                        f"{sup_end.mean():.3f}, random labels at {rnd_end.mean():.3f} bits "
-                        f"(from {rnd_init.mean():.3f} at init). Layer '{early_layer}': gap "
-                        f"{_fmt(early_gaps)}."})
-        flat = bool(np.all(np.abs(rnd_end - rnd_init) < 0.25 * np.maximum(np.abs(gaps), 1e-9)))
-        memo = np.array([_series(rnd[s], "train_accuracy")[1][-1] for s in seeds
-                         if len(_series(rnd[s], "train_accuracy")[1])])
-        verdicts[("flat", tag)] = flat
-        findings.append({
-            "finding": f"DSMI(Z;Y) stays near its initial value under random labels [{var}]",
-            "held": flat, "variant": tag,
-            "evidence": f"{layer}: change init → end {_fmt(rnd_end - rnd_init)} bits, against "
-                        f"a supervised-vs-random gap of {gaps.mean():.3f} bits (held if every "
-                        f"seed's change is under a quarter of the gap)."
-                        + (f" Training accuracy on the permuted labels reached "
-                           f"{memo.mean():.3f} (chance 0.1)." if len(memo) else "")})
-        # (2) DSE(Z) during training, per regime.
-        parts, all_up = [], True
-        for group in REGIMES:
-            members = _by_seed(runs, group)
-            deltas = np.array([_series(r, "dse" + suffix, layer)[1][-1]
-                               - _series(r, "dse" + suffix, layer)[1][0]
-                               for r in members.values()])
-            early = np.array([_series(r, "dse" + suffix, early_layer)[1][-1]
-                              - _series(r, "dse" + suffix, early_layer)[1][0]
-                              for r in members.values()])
-            nums[f"dse_change_{group}"] = deltas.tolist()
-            all_up &= bool(np.all(deltas > 0))
-            parts.append(f"{group}: {_fmt(deltas)} ({early_layer}: {early.mean():+.3f})")
-        verdicts[("dse", tag)] = all_up
-        scale = []
-        for group in REGIMES:
-            ratio = [_series(r, "rms_distance", layer)[1] for r in _by_seed(runs, group).values()]
-            ratio = [v[-1] / v[0] for v in ratio if len(v) and v[0] > 0]
-            if ratio:
-                scale.append(f"{group} ×{np.mean(ratio):.3g}")
-        scale_note = (" Meanwhile the RMS pairwise distance of the representation (its scale, "
-                      "which σ = 10 does not adapt to) changed by " + ", ".join(scale) + "."
-                      ) if scale else ""
-        findings.append({
-            "finding": f"DSE(Z) increases during training in every regime [{var}]",
-            "held": all_up, "variant": tag,
-            "evidence": f"{layer} DSE change init → end, bits — " + "; ".join(parts) + "."
-                        + scale_note})
-        # (3) Initialisation: which start has the lower DSE, and did it train better?
-        dse0 = {name: np.array([_series(r, "dse" + suffix, layer)[1][0] for r in g.values()])
-                for name, g in (("0.01", lo), ("0.1", hi))}
-        low = "0.01" if dse0["0.01"].mean() < dse0["0.1"].mean() else "0.1"
-        high = "0.1" if low == "0.01" else "0.01"
-        # With zero biases and ReLU the weight std only rescales every representation,
-        # which a scale-aware bandwidth ignores: then neither start has the lower DSE.
-        tie = abs(dse0["0.01"].mean() - dse0["0.1"].mean()) < INIT_TIE_BITS
-        groups = {"0.01": lo, "0.1": hi}
-        final_acc = {k: np.array([_series(r, "val_accuracy")[1][-1] for r in g.values()])
-                     for k, g in groups.items()}
-        target = 0.9
-        speed = {k: np.array([_epochs_to(r, target) for r in g.values()])
-                 for k, g in groups.items()}
-        auc = {k: np.array([_series(r, "val_accuracy")[1].mean() for r in g.values()])
-               for k, g in groups.items()}
-        nums["init_dse_bits"] = {k: v.tolist() for k, v in dse0.items()}
-        nums["init_final_accuracy"] = {k: v.tolist() for k, v in final_acc.items()}
-        nums["init_epochs_to_90pct"] = {k: v.tolist() for k, v in speed.items()}
-        faster = bool(speed[low].mean() < speed[high].mean()
-                      or (speed[low].mean() == speed[high].mean()
-                          and auc[low].mean() > auc[high].mean()))
-        higher = bool(final_acc[low].mean() > final_acc[high].mean())
-        if tie:
-            faster = higher = None
-        verdicts[("faster", tag)] = faster
-        verdicts[("higher", tag)] = higher
-        n_probe = next((r["n_samples"] for run in runs for r in run.rows if "n_samples" in r),
-                       2)
-        start = (f"Initial {layer} DSE: std 0.01 → {dse0['0.01'].mean():.4f}, std 0.1 → "
-                 f"{dse0['0.1'].mean():.4f} bits (paper, ResNet-50: ≈ 0 vs ≈ log2 N = "
-                 f"{np.log2(n_probe):.2f} here). "
-                 + ("Neither start has a lower DSE: with zero biases and ReLU the two "
-                    "initialisations differ only by a scale factor, which this bandwidth "
-                    "ignores, so the question has no subject. For the record: " if tie else
-                    f"The low-DSE start is std {low}"
-                    + (" (by a small margin: both are far below log2 N). " if abs(
-                        dse0['0.01'].mean() - dse0['0.1'].mean()) < 1.0 else ". ")))
-        findings.append({
-            "finding": f"The low-DSE initialisation trains faster [{var}]",
-            "held": faster, "variant": tag,
-            "evidence": start + f"Epochs to {target:.0%} validation accuracy: std {low} "
-                        f"{_fmt(speed[low])}, std {high} {_fmt(speed[high])}; mean probe "
-                        f"accuracy over the run {auc[low].mean():.3f} vs "
-                        f"{auc[high].mean():.3f}."})
-        findings.append({
-            "finding": f"The low-DSE initialisation ends with higher accuracy [{var}]",
-            "held": higher, "variant": tag,
-            "evidence": start + f"Final validation accuracy: std {low} {_fmt(final_acc[low])}, "
-                        f"std {high} {_fmt(final_acc[high])}."})
-        # DSMI(Z;X) trend under supervised training (MNIST: keeps rising).
-        dx = [_series(r, "dsmi_x" + suffix, layer)[1] for r in sup.values()]
-        rise = np.array([v[-1] - v[0] for v in dx])
-        peak_drop = np.array([v.max() - v[-1] for v in dx])
-        climb = np.array([v.max() - v[0] for v in dx])
-        # "Keeps rising": ends within 10 % of its climb below its peak (else: peaks, falls).
-        rising = bool(np.all(rise > 0) and np.all(peak_drop <= 0.1 * climb))
-        verdicts[("dsmix", tag)] = rising
-        findings.append({
-            "finding": f"DSMI(Z;X) keeps rising under supervised training (paper: MNIST) "
-                       f"[{var}]",
-            "held": rising, "variant": tag,
-            "evidence": f"{layer} change init → end {_fmt(rise)} bits; drop from its peak to "
-                        f"the end {_fmt(peak_drop)} bits, against a climb from init to peak "
-                        f"of {_fmt(climb)} bits (held if every seed ends within 10 % of its "
-                        f"climb below the peak; otherwise it peaked then fell, as the paper "
-                        f"saw on CIFAR-10 and STL-10)."})
-    keys = sorted({k for k, _ in verdicts})
-    differ = [k for k in keys if verdicts[(k, "scale_aware")] != verdicts[(k, "sigma10")]]
-    word = {True: "held", False: "did not hold", None: "inconclusive"}
-    labels = {"gap": "supervised > random DSMI(Z;Y)", "flat": "flat DSMI(Z;Y) under random "
-              "labels", "dse": "DSE rises", "faster": "low-DSE init faster",
-              "higher": "low-DSE init ends higher", "dsmix": "DSMI(Z;X) rises"}
-    findings.append({
-        "finding": "The conclusions are the same under σ = 10 and the scale-aware bandwidth",
-        "held": not differ, "variant": "both",
-        "evidence": ("every verdict above agrees between the two bandwidths" if not differ
-                     else "verdicts differ for: " + "; ".join(
-                         f"{labels[k]} (scale-aware: {word[verdicts[(k, 'scale_aware')]]}, "
-                         f"σ=10: {word[verdicts[(k, 'sigma10')]]})"
-                         for k in differ))})
-    numbers["verdicts"] = {f"{k}/{t}": v for (k, t), v in verdicts.items()}
-    return findings, numbers
-
-
-def _findings_markdown(findings):
-    lines = ["| paper finding | on this data | measured evidence |", "|---|---|---|"]
-    for f in findings:
-        verdict = {True: "held", False: "**did not hold**", None: "inconclusive"}[f["held"]]
-        lines.append(f"| {f['finding']} | {verdict} | {f['evidence']} |")
-    return "\n".join(lines) + "\n"
-
-
 def run_study(out_dir, quick=False, progress=True):
     """Run the training-dynamics study and write its report.
 
@@ -457,17 +175,14 @@ def run_study(out_dir, quick=False, progress=True):
     dict
         ``{"report_dir", "html", "findings", "numbers", "wall_s"}``.
     """
-    import torch
-
-    from infolens.runs.report import find_runs, write_report
-
+    torch = optional.torch("the training-dynamics study")
     cfg = StudyConfig(quick)
     out_dir = os.fspath(out_dir)
     run_root = os.path.join(out_dir, "runs")
     report_dir = os.path.join(out_dir, "report")
     data = load_data(cfg.probe_size)
     plan = [(regime, seed) for regime in REGIMES for seed in cfg.seeds]
-    bar = _Bar(len(plan) * (cfg.epochs + 1), enabled=progress)
+    bar = Progress(len(plan) * (cfg.epochs + 1), enabled=progress, show_after=0.0, lines=10)
     start = time.perf_counter()
     cpu_start = time.process_time()
     threads = torch.get_num_threads()
@@ -475,11 +190,14 @@ def run_study(out_dir, quick=False, progress=True):
     torch.set_num_threads(1)
     run_dirs = []
     try:
-        for k, (regime, seed) in enumerate(plan, start=1):
-            run_dir = os.path.join(run_root, f"{regime.replace(' ', '-')}-seed{seed}")
-            run_dirs.append(run_dir)
-            train_run(regime, seed, data, cfg, run_dir, on_epoch=lambda e, r=regime, s=seed, k=k:
-                      bar.update(1, f"run {k}/{len(plan)} {r} seed {s} epoch {e}/{cfg.epochs}"))
+        with bar:
+            for k, (regime, seed) in enumerate(plan, start=1):
+                run_dir = os.path.join(run_root, f"{regime.replace(' ', '-')}-seed{seed}")
+                run_dirs.append(run_dir)
+                train_run(regime, seed, data, cfg, run_dir,
+                          on_epoch=lambda e, r=regime, s=seed, k=k: bar.update(
+                              1, detail=f"run {k}/{len(plan)} {r} seed {s} epoch {e}/"
+                                        f"{cfg.epochs}"))
     finally:
         torch.set_num_threads(threads)
     runs = find_runs(run_dirs)
@@ -508,7 +226,7 @@ def run_study(out_dir, quick=False, progress=True):
     out = write_report(runs, report_dir, title="infolens: training dynamics on digits "
                        "(DSE / DSMI, paper §5)", findings=findings, notes=notes)
     with open(os.path.join(report_dir, "findings.md"), "w", encoding="utf-8") as fh:
-        fh.write(_findings_markdown(findings))
+        fh.write(findings_markdown(findings))
     with open(os.path.join(report_dir, "findings.json"), "w", encoding="utf-8") as fh:
         json.dump({"findings": findings, "numbers": numbers, "config": cfg.to_dict(),
                    "wall_s": wall, "cpu_s": cpu, "monitor_overhead_s": overhead}, fh, indent=1)
@@ -543,12 +261,11 @@ def add_demo_arguments(parser):
 
 def demo_command(args, out=None):
     """Run the study for ``infolens demo``; prints the findings and the report folder."""
-    from infolens.core.validation import InvalidParameterError
-
     out = out or sys.stdout
-    for module, package in (("torch", "torch"), ("matplotlib", "matplotlib")):
+    for require, package in ((optional.torch, "torch"), (optional.matplotlib_pyplot_for_files,
+                                                         "matplotlib")):
         try:
-            __import__(module)
+            require("infolens demo")
         except ImportError:
             raise InvalidParameterError(
                 f"infolens demo trains a small network and draws figures: it needs {package}. "

@@ -31,6 +31,7 @@ import difflib
 
 import numpy as np
 
+from infolens.core import optional
 from infolens.core.validation import InvalidParameterError
 
 __all__ = ["LayerRecorder", "REDUCE_RULES", "reduce_output", "resolve_layers"]
@@ -42,8 +43,7 @@ DEFAULT_MAX_BYTES = 2 * 1024**3
 
 
 def _first_tensor(output):
-    import torch
-
+    torch = optional.torch("the monitor")
     if isinstance(output, torch.Tensor):
         return output
     if isinstance(output, dict):
@@ -124,13 +124,7 @@ def reduce_output(output, batch_size, rule="flatten", layer="layer"):
             f"The 'reduce' rule of layer {layer!r} must be one of "
             f"{', '.join(map(repr, REDUCE_RULES))} or a callable. Got {rule!r} instead."
         )
-    return tensor.reshape(batch_size, -1).to(device="cpu", dtype=_float32())
-
-
-def _float32():
-    import torch
-
-    return torch.float32
+    return tensor.reshape(batch_size, -1).to(device="cpu", dtype=optional.torch().float32)
 
 
 def resolve_layers(model, layers):
@@ -258,8 +252,7 @@ class LayerRecorder:
             handle.remove()
         self._handles = []
         if exc_type is None:
-            import torch
-
+            torch = optional.torch("the monitor")
             for name, chunks in self._chunks.items():
                 if not chunks:
                     raise InvalidParameterError(

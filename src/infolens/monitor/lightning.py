@@ -18,20 +18,13 @@ from __future__ import annotations
 
 import os
 
-try:  # pragma: no cover - depends on what is installed
-    from lightning.pytorch.callbacks import Callback
-except ImportError:  # pragma: no cover
-    try:
-        from pytorch_lightning.callbacks import Callback
-    except ImportError as exc:
-        raise ImportError(
-            "infolens.monitor.lightning needs PyTorch Lightning; install it with "
-            "'pip install lightning'."
-        ) from exc
-
+from infolens.core import optional
 from infolens.monitor.monitor import Monitor
 
 __all__ = ["InfolensCallback"]
+
+# The base class is needed when this module is imported (only then is lightning loaded).
+Callback = optional.lightning_callback_base("infolens.monitor.lightning")
 
 
 class InfolensCallback(Callback):

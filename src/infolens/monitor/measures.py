@@ -4,7 +4,9 @@ A :class:`Measure` wraps any estimator with the signature ``fn(Z, **kw)`` or
 ``fn(Z, Y, **kw)`` (``infolens.dse``, ``infolens.dsmi``, ``infolens.cse``,
 ``infolens.csmi``, ... or your own) and says which reference variable it needs:
 ``None``, ``"y"`` (the probe labels) or ``"x"`` (the partition of the probe
-inputs, computed once per run).
+inputs, computed once per run).  A registered measure can be named instead of
+passed: ``Measure("dse")``, ``Measure.from_registry("ksg", reference="y")``
+(see :mod:`infolens.registry`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import time
 
 from infolens.core.result import Result
 from infolens.core.validation import InvalidParameterError
+from infolens.measures.diffusion import dse, dsmi
+from infolens.registry import find, list_methods
 
 __all__ = ["Measure", "default_measures", "as_measures"]
 
@@ -27,23 +31,29 @@ class Measure:
     Parameters
     ----------
     name : str
-        Name used in the run log and the report (e.g. ``"dse"``).
-    fn : callable
+        Name used in the run log and the report (e.g. ``"dse"``); without ``fn``,
+        also the registered measure to compute (function, ``method=`` name or alias,
+        e.g. ``"dse"``, ``"ksg"``).
+    fn : callable, optional
         ``fn(Z, **kwargs)`` or, with ``reference``, ``fn(Z, Y, **kwargs)``;
-        returns a number or an :class:`infolens.Result`.
+        returns a number or an :class:`infolens.Result`.  Default: the registered
+        measure called ``name``.
     reference : {None, "y", "x"}, default=None
         ``"y"``: the probe labels; ``"x"``: the cluster ids of the probe inputs.
+        A registered measure of a reference variable takes ``"y"`` when None.
     unit : str, optional
         Unit of a plain-number result (a ``Result`` carries its own).
     **kwargs
         Passed to ``fn`` on every call and recorded as the row's parameters.
     """
 
-    def __init__(self, name, fn, *, reference=None, unit=None, **kwargs):
+    def __init__(self, name, fn=None, *, reference=None, unit=None, **kwargs):
         if not isinstance(name, str) or not name or name.startswith("_"):
             raise InvalidParameterError(
                 f"A measure name must be a non-empty string not starting with '_'; got {name!r}."
             )
+        if fn is None:
+            fn, reference, _ = _registered(name, reference)
         if not callable(fn):
             raise InvalidParameterError(f"Measure {name!r}: fn must be callable; got {fn!r}.")
         if reference not in REFERENCES:
@@ -59,6 +69,16 @@ class Measure:
             self._wants_result = "return_result" in inspect.signature(fn).parameters
         except (TypeError, ValueError):
             self._wants_result = False
+
+    @classmethod
+    def from_registry(cls, measure, *, name=None, reference=None, **kwargs):
+        """The registered ``measure`` (e.g. ``"ksg"``), logged as ``name`` (default: ``measure``).
+
+        ``reference`` is ``"y"`` by default for a measure of a reference variable;
+        ``kwargs`` are passed to the measure on every call.
+        """
+        fn, reference, unit = _registered(measure, reference)
+        return cls(name or measure, fn, reference=reference, unit=unit, **kwargs)
 
     def __call__(self, Z, probe):
         """Measure ``Z`` (n_samples, n_features); returns ``(value, unit, params, elapsed_s)``."""
@@ -91,6 +111,18 @@ class Measure:
         return f"Measure({self.name!r}, {fn}, reference={self.reference!r}, {self.kwargs})"
 
 
+def _registered(name, reference):
+    """The function, reference (``"y"`` when None and one is needed) and unit of ``name``."""
+    info = find(name)
+    if info is None:
+        known = ", ".join(sorted(m.function for m in list_methods()))
+        raise InvalidParameterError(
+            f"Unknown measure {name!r}: pass fn=, or name a registered measure ({known}).")
+    if reference is None and info.needs_reference:
+        reference = "y"
+    return info.func, reference, info.unit
+
+
 def _plain_kwargs(kwargs):
     return {k: (v if isinstance(v, (str, int, float, bool, type(None))) else repr(v))
             for k, v in kwargs.items()}
@@ -114,8 +146,6 @@ def default_measures(sigma="auto", *, t=1, n_repeats=5, suffix=None, random_stat
     -------
     list of Measure
     """
-    from infolens.measures.diffusion import dse, dsmi
-
     if suffix is None:
         suffix = "" if sigma == "auto" else f"@sigma={sigma:g}" if isinstance(
             sigma, numbers.Real) else f"@sigma={sigma}"
@@ -132,13 +162,13 @@ def default_measures(sigma="auto", *, t=1, n_repeats=5, suffix=None, random_stat
 def as_measures(measures):
     """Normalise a measures argument to a list of :class:`Measure` with unique names.
 
-    Accepts ``None`` (the defaults), a list of :class:`Measure` or plain
-    callables ``fn(Z)`` (named by ``__name__``), or a dict ``{name: callable
-    or Measure}``.
+    Accepts ``None`` (the defaults), a list of :class:`Measure`, plain
+    callables ``fn(Z)`` (named by ``__name__``) or names of registered measures
+    (``"dse"``, ``"ksg"``), or a dict ``{name: callable, Measure or registered name}``.
     """
     if measures is None:
         return default_measures()
-    if isinstance(measures, Measure) or callable(measures):
+    if isinstance(measures, (Measure, str)) or callable(measures):
         measures = [measures]
     items = list(measures.items()) if isinstance(measures, dict) else [
         (None, m) for m in measures]
@@ -150,9 +180,12 @@ def as_measures(measures):
             out.append(m)
         elif callable(m):
             out.append(Measure(name or getattr(m, "__name__", "measure"), m))
+        elif isinstance(m, str):
+            out.append(Measure.from_registry(m, name=name))
         else:
             raise InvalidParameterError(
-                f"Each measure must be an infolens.monitor.Measure or a callable; got {m!r}."
+                f"Each measure must be an infolens.monitor.Measure, a callable or the name of "
+                f"a registered measure; got {m!r}."
             )
     names = [m.name for m in out]
     dupes = sorted({n for n in names if names.count(n) > 1})

@@ -17,56 +17,33 @@ of the whole measurement is logged too (measure ``"monitor_overhead_s"``).
 
 from __future__ import annotations
 
-import json
 import os
 import time
 import warnings
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
+from infolens.core import optional
+from infolens.core.files import ClosesOnExit, write_json_atomic
 from infolens.core.validation import InvalidParameterError, check_int
 from infolens.monitor.hooks import LayerRecorder
 from infolens.monitor.measures import as_measures
-from infolens.monitor.probe import ProbeSet
-from infolens.runs.runlog import RunLog
+from infolens.monitor.measuring import metric_unit, probe_accuracy, run_probe, run_settings
+from infolens.monitor.probe import as_probe
 from infolens.monitor.schedule import Schedule
+from infolens.monitor.tensorboard import TensorBoardSink
+from infolens.runs.loading import OVERHEAD as OVERHEAD_MEASURE
+from infolens.runs.loading import RUNLOG_NAME, SETTINGS_NAME
+from infolens.runs.runlog import RunLog
 
 __all__ = ["Monitor", "MODEL_LAYER", "OVERHEAD_MEASURE"]
 
 #: ``layer`` value of rows that describe the whole model (loss, accuracy, overhead).
 MODEL_LAYER = ""
-OVERHEAD_MEASURE = "monitor_overhead_s"
-RUNLOG_NAME = "runlog.jsonl"
-SETTINGS_NAME = "settings.json"
 
 
-def _as_probe(probe):
-    if isinstance(probe, ProbeSet):
-        return probe
-    if isinstance(probe, tuple) and len(probe) in (1, 2):
-        return ProbeSet(*probe)
-    if type(probe).__module__.startswith("torch") and hasattr(probe, "shape"):
-        return ProbeSet(probe)
-    if isinstance(probe, np.ndarray):
-        return ProbeSet(probe)
-    if hasattr(probe, "__iter__"):
-        return ProbeSet.from_loader(probe)
-    raise InvalidParameterError(
-        f"The 'probe' parameter of Monitor must be a ProbeSet, an (x, y) tuple, a tensor or "
-        f"a DataLoader; got {type(probe).__name__}."
-    )
-
-
-def _metric_unit(name):
-    lowered = name.lower()
-    if "acc" in lowered:
-        return "fraction"
-    if "loss" in lowered:
-        return "nats"
-    return ""
-
-
-class Monitor:
+class Monitor(ClosesOnExit):
     """Measure information in named layers during training.
 
     Parameters
@@ -132,8 +109,7 @@ class Monitor:
                  at_init=True, run_dir=None, seed=0, reduce="flatten", batch_size=256,
                  forward=None, device=None, accuracy="auto", tensorboard=False,
                  settings=None, fsync=True, blas_threads=None):
-        import torch
-
+        torch = optional.torch("the monitor")
         if not isinstance(model, torch.nn.Module):
             raise InvalidParameterError(
                 f"The 'model' parameter of Monitor must be a torch.nn.Module; got "
@@ -142,7 +118,7 @@ class Monitor:
         self.model = model
         self.recorder = LayerRecorder(model, layers, reduce)
         self.layers = list(self.recorder.modules)
-        self.probe = _as_probe(probe)
+        self.probe = as_probe(probe)
         self.measures = as_measures(measures)
         if self.probe.y is None:
             dropped = [m.name for m in self.measures if m.reference == "y"]
@@ -177,27 +153,13 @@ class Monitor:
         self._memory_rows = []
         self._memory_keys = set()
         self.log = None
-        self.settings = {
-            "layers": self.layers,
-            "measures": [{"name": m.name, "reference": m.reference,
-                          "fn": getattr(m.fn, "__name__", repr(m.fn)),
-                          "params": {k: v if isinstance(v, (int, float, str, bool, type(None)))
-                                     else repr(v) for k, v in m.kwargs.items()}}
-                         for m in self.measures],
-            "schedule": self.schedule.to_dict(),
-            "seed": seed,
-            "probe_size": len(self.probe),
-            "reduce": {k: v if isinstance(v, str) else getattr(v, "__name__", "callable")
-                       for k, v in self.recorder.rules.items()},
-            "model": type(model).__name__,
-        }
+        self.settings = run_settings(model, self.layers, self.measures, self.schedule, seed,
+                                     self.probe, self.recorder)
         self.settings.update(settings or {})
         if self.run_dir is not None:
             self.log = RunLog(os.path.join(self.run_dir, RUNLOG_NAME), fsync=fsync)
-            _write_json_atomic(os.path.join(self.run_dir, SETTINGS_NAME), self.settings)
+            write_json_atomic(os.path.join(self.run_dir, SETTINGS_NAME), self.settings)
         if tensorboard:
-            from infolens.monitor.tensorboard import TensorBoardSink
-
             folder = tensorboard if isinstance(tensorboard, (str, os.PathLike)) else (
                 os.path.join(self.run_dir, "tensorboard") if self.run_dir else None)
             if folder is None:
@@ -287,7 +249,7 @@ class Monitor:
         epoch = self.epoch if epoch is None else epoch
         step = self.global_step if step is None else step
         for name, value in metrics.items():
-            unit = _metric_unit(name)
+            unit = metric_unit(name)
             if isinstance(value, tuple):
                 value, unit = value
             value = float(value.item() if hasattr(value, "item") else value)
@@ -308,55 +270,8 @@ class Monitor:
         Every module is put in eval mode and restored to its own previous mode;
         gradients are off.
         """
-        import torch
-
-        modes = {m: m.training for m in self.model.modules()}
-        outputs = []
-        try:
-            self.model.eval()
-            with torch.no_grad(), self.recorder as rec:
-                for xb in self.probe.batches(self.batch_size):
-                    rec.set_batch_size(xb.shape[0])
-                    xb = xb.to(self.device, dtype=self._input_dtype(xb))
-                    out = self.forward(self.model, xb) if self.forward else self.model(xb)
-                    outputs.append(out.detach().cpu() if isinstance(out, torch.Tensor) else None)
-        finally:
-            for module, mode in modes.items():
-                module.training = mode
-        n = len(self.probe)
-        for layer, Z in rec.outputs.items():
-            if Z.shape[0] != n:
-                raise InvalidParameterError(
-                    f"Layer {layer!r} produced {Z.shape[0]} rows for {n} probe samples; it "
-                    f"is probably called more than once per forward pass. Monitor a layer "
-                    f"that runs once."
-                )
-        logits = None
-        if outputs and all(o is not None for o in outputs):
-            logits = torch.cat(outputs)
-        return rec.outputs, logits
-
-    def _input_dtype(self, xb):
-        """Floating probe inputs follow the model's floating dtype (e.g. float64 -> float32)."""
-        if not xb.is_floating_point():
-            return xb.dtype
-        param = next((p for p in self.model.parameters() if p.is_floating_point()), None)
-        return xb.dtype if param is None else param.dtype
-
-    def _accuracy(self, logits):
-        y = self.probe.y
-        if logits is None or y is None or y.dtype.kind not in "iub":
-            return None
-        if logits.ndim != 2 or logits.shape[0] != len(y):
-            if self.accuracy is True:
-                raise InvalidParameterError(
-                    f"accuracy=True needs a (n_samples, n_classes) model output; got "
-                    f"{None if logits is None else tuple(logits.shape)}."
-                )
-            return None
-        if self.accuracy == "auto" and logits.shape[1] <= int(y.max()):
-            return None
-        return float((logits.argmax(dim=1).numpy() == y).mean())
+        return run_probe(self.model, self.recorder, self.probe, batch_size=self.batch_size,
+                         device=self.device, forward=self.forward)
 
     def measure(self, *, epoch=None, step=None):
         """Measure every layer now (ignores the schedule); returns the rows written."""
@@ -367,8 +282,6 @@ class Monitor:
             return []
         start = time.perf_counter()
         if self.blas_threads is not None:
-            from threadpoolctl import threadpool_limits
-
             with threadpool_limits(self.blas_threads):
                 written = self._measure(epoch, step, pending, acc_needed)
         else:
@@ -386,7 +299,7 @@ class Monitor:
         written = []
         base = {"epoch": epoch, "step": step, "seed": self.seed}
         if acc_needed:
-            acc = self._accuracy(logits)
+            acc = probe_accuracy(logits, self.probe.y, self.accuracy)
             if acc is not None:
                 row = dict(base, layer=MODEL_LAYER, measure="probe_accuracy", value=acc,
                            unit="fraction", params={"probe_size": len(self.probe)})
@@ -416,19 +329,3 @@ class Monitor:
             close = getattr(sink, "close", None)
             if close:
                 close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
-
-
-def _write_json_atomic(path, data):
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2, sort_keys=True, default=str)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)

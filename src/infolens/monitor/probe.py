@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from infolens.core import optional
 from infolens.core.validation import InvalidParameterError, to_numpy
+from infolens.measures import conditioning
 
-__all__ = ["ProbeSet"]
+__all__ = ["ProbeSet", "as_probe"]
 
 
 class ProbeSet:
@@ -41,8 +43,7 @@ class ProbeSet:
     """
 
     def __init__(self, x, y=None, *, max_samples=None, seed=0, n_clusters=10):
-        import torch
-
+        torch = optional.torch("a probe set")
         x = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
         n = x.shape[0] if x.ndim else 0
         if n < 2:
@@ -82,8 +83,7 @@ class ProbeSet:
         with a shuffling loader the draw is random, but it is taken once and
         then fixed).
         """
-        import torch
-
+        torch = optional.torch("a probe set")
         xs, ys = [], []
         count = 0
         for batch in loader:
@@ -129,7 +129,7 @@ class ProbeSet:
 
     def flat_inputs(self):
         """Inputs as a float64 array of shape (n_samples, n_input_features)."""
-        return self.x.reshape(len(self), -1).to(dtype=_float64()).numpy()
+        return self.x.reshape(len(self), -1).to(dtype=optional.torch().float64).numpy()
 
     @property
     def x_partition(self):
@@ -137,16 +137,28 @@ class ProbeSet:
         10-nearest-neighbour graph into ``n_clusters`` clusters, seed ``seed``); computed
         once and cached."""
         if self._x_partition is None:
-            from infolens.measures.partition import spectral_clusters
-
+            # Looked up on the module when used, so that a patched function is seen.
             self._x_partition = np.asarray(
-                spectral_clusters(self.flat_inputs(), self.n_clusters, self.seed),
+                conditioning.spectral_clusters(self.flat_inputs(), self.n_clusters, self.seed),
                 dtype=np.int64,
             )
         return self._x_partition
 
 
-def _float64():
-    import torch
-
-    return torch.float64
+def as_probe(probe):
+    """``probe`` as a :class:`ProbeSet`: a ProbeSet, an ``(x,)`` or ``(x, y)`` tuple, a tensor,
+    an array or a DataLoader (any iterable of batches)."""
+    if isinstance(probe, ProbeSet):
+        return probe
+    if isinstance(probe, tuple) and len(probe) in (1, 2):
+        return ProbeSet(*probe)
+    if type(probe).__module__.startswith("torch") and hasattr(probe, "shape"):
+        return ProbeSet(probe)
+    if isinstance(probe, np.ndarray):
+        return ProbeSet(probe)
+    if hasattr(probe, "__iter__"):
+        return ProbeSet.from_loader(probe)
+    raise InvalidParameterError(
+        f"The 'probe' parameter of Monitor must be a ProbeSet, an (x, y) tuple, a tensor or "
+        f"a DataLoader; got {type(probe).__name__}."
+    )

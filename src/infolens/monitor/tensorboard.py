@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from infolens.core import optional
 from infolens.core.validation import InvalidParameterError
 
 __all__ = ["TensorBoardSink", "tensorboard_available"]
@@ -10,7 +11,7 @@ __all__ = ["TensorBoardSink", "tensorboard_available"]
 def tensorboard_available():
     """True when ``torch.utils.tensorboard`` can be imported (the tensorboard package)."""
     try:
-        from torch.utils.tensorboard import SummaryWriter  # noqa: F401
+        optional.tensorboard_summary_writer()
     except ImportError:
         return False
     return True
@@ -34,7 +35,7 @@ class TensorBoardSink:
 
     def __init__(self, log_dir, x_axis="epoch"):
         try:
-            from torch.utils.tensorboard import SummaryWriter
+            SummaryWriter = optional.tensorboard_summary_writer()
         except ImportError:
             raise InvalidParameterError(
                 "tensorboard=True needs the 'tensorboard' package; install it with "

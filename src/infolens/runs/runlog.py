@@ -21,6 +21,7 @@ import math
 import os
 import time
 
+from infolens.core.files import ClosesOnExit, json_ready
 from infolens.core.validation import InvalidParameterError
 
 __all__ = ["KEY_FIELDS", "RunLog", "read_runlog", "row_key"]
@@ -71,7 +72,7 @@ def read_runlog(path):
     return _parse_lines(path)[0]
 
 
-class RunLog:
+class RunLog(ClosesOnExit):
     """Append-only, crash-safe JSON-lines log of measurements.
 
     Parameters
@@ -142,7 +143,7 @@ class RunLog:
             return False
         record = dict(row)
         record.setdefault("time", time.time())
-        line = json.dumps(record, allow_nan=False, default=_json_default) + "\n"
+        line = json.dumps(record, allow_nan=False, default=json_ready) + "\n"
         if self._fh is None:
             raise InvalidParameterError(f"Run log {self.path} is closed.")
         self._fh.write(line)
@@ -157,20 +158,3 @@ class RunLog:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
-
-
-def _json_default(obj):
-    import numpy as np
-
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return str(obj)

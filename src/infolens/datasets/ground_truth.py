@@ -1,8 +1,7 @@
-"""Data with a known answer: ground-truth MI/entropy tasks and the DSE paper's synthetic data.
+"""Ground-truth tasks: samples whose mutual information or entropy is known in closed form.
 
-Ground-truth tasks (values in **nats**, as in the literature they come from;
-Czyz et al., "Beyond Normal: On the Evaluation of Mutual Information
-Estimators", NeurIPS 2023):
+Values in **nats**, as in the literature they come from (Czyz et al., "Beyond
+Normal: On the Evaluation of Mutual Information Estimators", NeurIPS 2023):
 
 * :func:`bivariate_normal`, :func:`multivariate_normal` (dense or sparse
   interactions): ``I(X; Y) = 1/2 log(det S_X det S_Y / det S)``;
@@ -12,10 +11,6 @@ Estimators", NeurIPS 2023):
   half-cube, asinh, spiral) that leaves the MI unchanged;
 * :func:`uniform_box`: entropy ``log(volume)``; :func:`gaussian_entropy`.
 
-The paper's synthetic data (Liao, Liu et al., arXiv 2312.04823, section 4):
-:func:`gaussian_blobs` with label corruption, :func:`branching_tree` and
-:func:`intrinsic_dimension_data`.
-
 Every task generator returns a :class:`Task` with the samples and the truth.
 """
 
@@ -24,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import digamma, gammaln
+from scipy.special import digamma, gammaln, ndtr
 
 from infolens.core.validation import InvalidParameterError, check_int, check_option, check_real
 
@@ -32,13 +27,10 @@ __all__ = [
     "TRANSFORMS",
     "Task",
     "bivariate_normal",
-    "branching_tree",
-    "corrupt_labels",
-    "gaussian_blobs",
     "gaussian_entropy",
     "gaussian_mi",
-    "intrinsic_dimension_data",
     "multivariate_normal",
+    "seeded_rng",
     "student_t",
     "student_t_mi",
     "transform",
@@ -73,7 +65,8 @@ class Task:
     params: dict = field(default_factory=dict)
 
 
-def _rng(random_state, caller):
+def seeded_rng(random_state, caller):
+    """A numpy Generator seeded with ``random_state`` (checked: an int >= 0 or None)."""
     check_int(random_state, "random_state", caller, low=0, allow_none=True)
     return np.random.default_rng(random_state)
 
@@ -129,7 +122,7 @@ def bivariate_normal(n, rho, *, random_state=0):
     n = check_int(n, "n", caller, low=2)
     rho = check_real(rho, "rho", caller, low=-0.999999, high=0.999999)
     cov = np.array([[1.0, rho], [rho, 1.0]])
-    XY = _sample_normal(cov, n, _rng(random_state, caller))
+    XY = _sample_normal(cov, n, seeded_rng(random_state, caller))
     return Task(f"normal-1x1-rho{rho:g}", XY[:, :1], XY[:, 1:], mi=-0.5 * np.log1p(-rho**2),
                 params={"n": n, "rho": rho})
 
@@ -177,7 +170,7 @@ def multivariate_normal(n, dim_x, dim_y, *, correlation=0.5, interactions="dense
             f"definite for dim_x={dim_x}, dim_y={dim_y} ({interactions}); got "
             f"{correlation!r}. Dense interactions need correlation in "
             f"({-1 / (dim_x + dim_y - 1):.4f}, 1).")
-    XY = _sample_normal(cov, n, _rng(random_state, caller))
+    XY = _sample_normal(cov, n, seeded_rng(random_state, caller))
     return Task(f"normal-{interactions}-{dim_x}x{dim_y}", XY[:, :dim_x], XY[:, dim_x:],
                 mi=gaussian_mi(cov, dim_x),
                 params={"n": n, "dim_x": dim_x, "dim_y": dim_y, "correlation": correlation,
@@ -218,7 +211,7 @@ def student_t(n, dim_x, dim_y, dof, *, random_state=0):
     caller = "student_t"
     n = check_int(n, "n", caller, low=2)
     truth = student_t_mi(dof, dim_x, dim_y)
-    rng = _rng(random_state, caller)
+    rng = seeded_rng(random_state, caller)
     G = rng.standard_normal((n, dim_x + dim_y))
     W = rng.chisquare(dof, size=(n, 1))
     XY = G * np.sqrt(dof / W)
@@ -242,8 +235,6 @@ def _spiral(A, speed=0.5):
 
 
 def _normal_cdf(A):
-    from scipy.special import ndtr
-
     return ndtr(A)
 
 
@@ -301,141 +292,6 @@ def uniform_box(n, lows, highs, *, random_state=0):
         raise InvalidParameterError(
             f"uniform_box needs 1-D 'lows' and 'highs' of the same length with highs > lows; "
             f"got lows={lows.tolist()} and highs={highs.tolist()}.")
-    X = lows + (highs - lows) * _rng(random_state, caller).random((n, lows.size))
+    X = lows + (highs - lows) * seeded_rng(random_state, caller).random((n, lows.size))
     return Task(f"uniform-{lows.size}d", X, None, entropy=float(np.log(highs - lows).sum()),
                 params={"n": n, "lows": lows.tolist(), "highs": highs.tolist()})
-
-
-# --- The paper's synthetic data ---------------------------------------------------------
-
-
-def corrupt_labels(labels, ratio, *, n_classes=None, random_state=0):
-    """Replace a fraction ``ratio`` of the labels by uniformly random classes.
-
-    As in the paper, a corrupted label is redrawn from all classes (so it may
-    by chance keep its value); at ``ratio = 1`` labels carry no information.
-
-    Returns
-    -------
-    ndarray of shape (n_samples,), int
-    """
-    caller = "corrupt_labels"
-    ratio = check_real(ratio, "ratio", caller, low=0.0, high=1.0)
-    labels = np.asarray(labels).reshape(-1).astype(np.int64)
-    k = int(labels.max()) + 1 if n_classes is None else n_classes
-    rng = _rng(random_state, caller)
-    out = labels.copy()
-    idx = rng.choice(labels.size, int(round(ratio * labels.size)), replace=False)
-    out[idx] = rng.integers(0, k, idx.size)
-    return out
-
-
-def _uniform_noise(shape, amplitude, rng):
-    return amplitude * rng.uniform(-1.0, 1.0, shape)
-
-
-def gaussian_blobs(n=5000, dim=20, *, n_centers=3, cluster_std=1.0, corruption=0.0,
-                   noise=0.01, random_state=0):
-    """Isotropic Gaussian blobs with label corruption and additive uniform noise (paper Fig. 3).
-
-    Centres are drawn uniformly in ``[-10, 10]^dim`` (as ``sklearn``'s
-    ``make_blobs``); noise ``U(-1, 1) * noise * max|Z|`` is added to every
-    coordinate; a fraction ``corruption`` of the labels is redrawn.
-
-    Returns
-    -------
-    Z : ndarray of shape (n, dim)
-    labels : ndarray of shape (n,), int
-        Possibly corrupted labels.
-    true_labels : ndarray of shape (n,), int
-    """
-    caller = "gaussian_blobs"
-    n = check_int(n, "n", caller, low=2)
-    dim = check_int(dim, "dim", caller, low=1)
-    n_centers = check_int(n_centers, "n_centers", caller, low=1)
-    cluster_std = check_real(cluster_std, "cluster_std", caller, low=0.0)
-    noise = check_real(noise, "noise", caller, low=0.0)
-    rng = _rng(random_state, caller)
-    centres = rng.uniform(-10.0, 10.0, (n_centers, dim))
-    true = np.arange(n) % n_centers
-    rng.shuffle(true)
-    Z = centres[true] + cluster_std * rng.standard_normal((n, dim))
-    Z += _uniform_noise(Z.shape, noise * np.abs(Z).max(), rng)
-    labels = corrupt_labels(true, corruption, n_classes=n_centers,
-                            random_state=None if random_state is None else random_state + 1)
-    return Z, labels, true
-
-
-def branching_tree(n_branches=5, n_per_branch=100, dim=20, *, step=1.0, noise=0.0,
-                   random_state=0):
-    """PHATE-style branching random walks (paper section 4, trees).
-
-    Branch 0 is a random walk from the origin; every later branch starts at a
-    random point of an earlier branch and walks on with Gaussian steps of
-    scale ``step`` along a drift direction of its own, so that branches
-    diverge.
-
-    Returns
-    -------
-    Z : ndarray of shape (n_branches * n_per_branch, dim)
-    branch : ndarray of shape (n_branches * n_per_branch,), int
-    """
-    caller = "branching_tree"
-    n_branches = check_int(n_branches, "n_branches", caller, low=1)
-    n_per_branch = check_int(n_per_branch, "n_per_branch", caller, low=2)
-    dim = check_int(dim, "dim", caller, low=1)
-    step = check_real(step, "step", caller, low=0.0, closed_low=False)
-    noise = check_real(noise, "noise", caller, low=0.0)
-    rng = _rng(random_state, caller)
-    pieces = []
-    for b in range(n_branches):
-        if b == 0:
-            start = np.zeros(dim)
-        else:
-            parent = pieces[rng.integers(0, b)]
-            start = parent[rng.integers(0, n_per_branch)]
-        drift = rng.standard_normal(dim)
-        drift *= step / np.linalg.norm(drift)
-        walk = np.cumsum(drift + 0.5 * step / np.sqrt(dim) * rng.standard_normal(
-            (n_per_branch, dim)), axis=0)
-        pieces.append(start + walk)
-    Z = np.vstack(pieces)
-    if noise > 0:
-        Z += noise * rng.standard_normal(Z.shape)
-    return Z, np.repeat(np.arange(n_branches), n_per_branch)
-
-
-def intrinsic_dimension_data(n=500, ambient_dim=2048, intrinsic_dim=102, *, noise=0.01,
-                             distribution="uniform", random_state=0):
-    """Points whose first ``intrinsic_dim`` coordinates vary, the rest constant (paper Fig. 2).
-
-    Parameters
-    ----------
-    n : int, default=500
-    ambient_dim : int, default=2048
-    intrinsic_dim : int, default=102
-        Number of varying coordinates (``<= ambient_dim``).
-    noise : float, default=0.01
-        Amplitude of ``U(-1, 1)`` noise added to every coordinate.
-    distribution : {"uniform", "normal"}, default="uniform"
-        ``U(-1, 1)`` or ``N(0, 1)`` on the varying coordinates.
-    random_state : int or None, default=0
-
-    Returns
-    -------
-    ndarray of shape (n, ambient_dim)
-    """
-    caller = "intrinsic_dimension_data"
-    n = check_int(n, "n", caller, low=2)
-    ambient_dim = check_int(ambient_dim, "ambient_dim", caller, low=1)
-    intrinsic_dim = check_int(intrinsic_dim, "intrinsic_dim", caller, low=0, high=ambient_dim)
-    noise = check_real(noise, "noise", caller, low=0.0)
-    distribution = check_option(distribution, "distribution", caller, ("uniform", "normal"))
-    rng = _rng(random_state, caller)
-    Z = np.zeros((n, ambient_dim))
-    if distribution == "uniform":
-        Z[:, :intrinsic_dim] = rng.uniform(-1.0, 1.0, (n, intrinsic_dim))
-    else:
-        Z[:, :intrinsic_dim] = rng.standard_normal((n, intrinsic_dim))
-    Z += _uniform_noise(Z.shape, noise, rng)
-    return Z
