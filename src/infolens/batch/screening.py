@@ -169,7 +169,7 @@ def plot_screening(table, measure, path, *, target="accuracy", title=None, annot
     pathlib.Path
     """
     try:
-        plt = optional.matplotlib_pyplot_for_files("plot_screening")
+        plt = optional.matplotlib_pyplot("plot_screening")
     except ImportError:
         raise InvalidParameterError(
             "Plotting needs matplotlib: pip install 'infolens[plot]'."

@@ -262,7 +262,7 @@ def add_demo_arguments(parser):
 def demo_command(args, out=None):
     """Run the study for ``infolens demo``; prints the findings and the report folder."""
     out = out or sys.stdout
-    for require, package in ((optional.torch, "torch"), (optional.matplotlib_pyplot_for_files,
+    for require, package in ((optional.torch, "torch"), (optional.matplotlib_pyplot,
                                                          "matplotlib")):
         try:
             require("infolens demo")

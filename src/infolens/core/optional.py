@@ -1,10 +1,11 @@
 """The optional heavy dependencies, each imported lazily in one helper.
 
-torch, dask, matplotlib, faiss, lightning and transformers are never imported
-when ``infolens`` is: a function that needs one calls its helper here, which
-imports it on first use and, when it is missing, raises an ``ImportError``
-that names the extra to install.  :func:`loaded_torch` answers "is this a torch
-tensor?" without importing torch at all.
+torch, dask, matplotlib, faiss, lightning, transformers, PyYAML, pyarrow and
+sentence-transformers are never imported when ``infolens`` is: a function
+that needs one calls its helper here, which imports it on first use and, when
+it is missing, raises an ``ImportError`` that says what to install.
+:func:`is_torch_tensor` answers "is this a torch tensor?" without importing
+torch at all.
 """
 
 from __future__ import annotations
@@ -13,15 +14,12 @@ import importlib
 import sys
 
 __all__ = [
-    "dask",
     "dask_distributed",
     "faiss",
     "is_torch_tensor",
-    "lightning",
     "lightning_callback_base",
     "loaded_torch",
     "matplotlib_pyplot",
-    "matplotlib_pyplot_for_files",
     "pyarrow_parquet",
     "sentence_transformers",
     "tensorboard_summary_writer",
@@ -31,19 +29,20 @@ __all__ = [
 ]
 
 
-def _require(module, extra, purpose):
+def _require(module, install, purpose):
+    """Import ``module`` or say what ``pip install`` brings it."""
     try:
         return importlib.import_module(module)
     except ImportError as exc:
         raise ImportError(
-            f"{purpose} needs {module.split('.')[0]}, which is not installed "
-            f"({exc}). Install it with: pip install 'infolens[{extra}]'"
+            f"{purpose} needs {module.split('.')[0]}, which is not installed ({exc}). "
+            f"Install it with: pip install {install}"
         ) from exc
 
 
 def torch(purpose="this function"):
     """The ``torch`` module (extra ``torch``)."""
-    return _require("torch", "torch", purpose)
+    return _require("torch", "'infolens[torch]'", purpose)
 
 
 def loaded_torch():
@@ -58,69 +57,31 @@ def is_torch_tensor(obj):
 
 
 def matplotlib_pyplot(purpose="drawing figures"):
-    """``matplotlib.pyplot`` on the headless Agg backend (extra ``plot``)."""
-    matplotlib = _require("matplotlib", "plot", purpose)
-    matplotlib.use("Agg", force=True)
-    return importlib.import_module("matplotlib.pyplot")
-
-
-def dask(purpose="batch evaluation on Dask"):
-    """The ``dask`` module (extra ``dask``)."""
-    return _require("dask", "dask", purpose)
-
-
-def dask_distributed(purpose="batch evaluation on Dask"):
-    """The ``dask.distributed`` module (extra ``dask``)."""
-    return _require("dask.distributed", "dask", purpose)
-
-
-def yaml(purpose="reading YAML manifests"):
-    """The ``yaml`` module (PyYAML, extra ``dask``)."""
-    return _require("yaml", "dask", purpose)
-
-
-def faiss(purpose="the faiss nearest-neighbour backend"):
-    """The ``faiss`` module (extra ``scale``)."""
-    return _require("faiss", "scale", purpose)
-
-
-def lightning(purpose="the PyTorch Lightning callback"):
-    """The ``lightning`` module (extra ``monitor``)."""
-    return _require("lightning", "monitor", purpose)
-
-
-def transformers(purpose="pretrained transformer models"):
-    """The ``transformers`` module (extra ``transformers``)."""
-    return _require("transformers", "transformers", purpose)
-
-
-# Appended for the monitor, batch and report modules (helper H4).
-def _require_pip(module, package, purpose):
-    """Like :func:`_require`, for a package that no extra of infolens installs."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise ImportError(
-            f"{purpose} needs {package}, which is not installed ({exc}). Install it with: "
-            f"pip install {package}"
-        ) from exc
-
-
-def matplotlib_pyplot_for_files(purpose="drawing figures"):
     """``matplotlib.pyplot`` for figures saved to files (extra ``plot``).
 
-    The Agg backend is chosen unless Agg or a notebook's inline backend is
-    already active, which is then kept (a notebook keeps showing its figures).
+    The headless Agg backend is chosen unless Agg or a notebook's inline
+    backend is already active, which is then kept (a notebook keeps showing
+    its figures).
     """
-    matplotlib = _require("matplotlib", "plot", purpose)
+    matplotlib = _require("matplotlib", "'infolens[plot]'", purpose)
     if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
         matplotlib.use("Agg", force=True)
     return importlib.import_module("matplotlib.pyplot")
 
 
-def tensorboard_summary_writer(purpose="TensorBoard scalars"):
-    """The ``torch.utils.tensorboard.SummaryWriter`` class (extra ``monitor``)."""
-    return _require("torch.utils.tensorboard", "monitor", purpose).SummaryWriter
+def dask_distributed(purpose="batch evaluation on Dask"):
+    """The ``dask.distributed`` module (extra ``dask``)."""
+    return _require("dask.distributed", "'infolens[dask]'", purpose)
+
+
+def yaml(purpose="reading YAML manifests"):
+    """The ``yaml`` module (PyYAML, extra ``dask``)."""
+    return _require("yaml", "'infolens[dask]'", purpose)
+
+
+def faiss(purpose="the faiss nearest-neighbour backend"):
+    """The ``faiss`` module (extra ``scale``)."""
+    return _require("faiss", "'infolens[scale]'", purpose)
 
 
 def lightning_callback_base(purpose="the PyTorch Lightning callback"):
@@ -128,15 +89,25 @@ def lightning_callback_base(purpose="the PyTorch Lightning callback"):
     try:
         return importlib.import_module("lightning.pytorch.callbacks").Callback
     except ImportError:
-        return _require("pytorch_lightning.callbacks", "monitor", purpose).Callback
+        return _require("pytorch_lightning.callbacks", "'infolens[monitor]'", purpose).Callback
+
+
+def tensorboard_summary_writer(purpose="TensorBoard scalars"):
+    """The ``torch.utils.tensorboard.SummaryWriter`` class (extra ``monitor``)."""
+    return _require("torch.utils.tensorboard", "'infolens[monitor]'", purpose).SummaryWriter
+
+
+def transformers(purpose="pretrained transformer models"):
+    """The ``transformers`` module (package ``transformers``)."""
+    return _require("transformers", "transformers", purpose)
 
 
 def pyarrow_parquet(purpose="Parquet export"):
     """``(pyarrow, pyarrow.parquet)`` (package ``pyarrow``)."""
-    return (_require_pip("pyarrow", "pyarrow", purpose),
-            _require_pip("pyarrow.parquet", "pyarrow", purpose))
+    return _require("pyarrow", "pyarrow", purpose), _require("pyarrow.parquet", "pyarrow",
+                                                             purpose)
 
 
 def sentence_transformers(purpose="sentence-transformers models"):
     """The ``sentence_transformers`` module (package ``sentence-transformers``)."""
-    return _require_pip("sentence_transformers", "sentence-transformers", purpose)
+    return _require("sentence_transformers", "sentence-transformers", purpose)

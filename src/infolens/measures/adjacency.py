@@ -13,11 +13,7 @@ import numpy as np
 from infolens.core.formulas import shannon_of_weights
 from infolens.core.result import build_result, stopwatch
 from infolens.core.validation import (
-    InvalidParameterError,
-    check_bool,
-    check_embeddings,
-    check_int,
-    check_option,
+    InvalidParameterError, check_bool, check_embeddings, check_int, check_option,
 )
 from infolens.kernels.distances import squared_distances
 from infolens.kernels.gaussian import reference_float32_distances

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from infolens.core.result import Result
 from infolens.core.validation import (
     InvalidParameterError,
     check_embeddings,
@@ -14,7 +13,7 @@ from infolens.core.validation import (
     check_reference,
 )
 
-__all__ = ["PARTITION_Y_KINDS", "Y_KINDS", "Y_KIND_VOCABULARY", "check_mi_inputs", "finish",
+__all__ = ["PARTITION_Y_KINDS", "Y_KINDS", "Y_KIND_VOCABULARY", "check_mi_inputs",
            "standardize"]
 
 #: The one vocabulary of ``y_kind``: how a mutual-information measure reads its reference
@@ -94,17 +93,3 @@ def standardize(A):
     A = np.asarray(A, dtype=np.float64)
     sd = A.std(axis=0)
     return (A - A.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
-
-
-def finish(measure, value, unit, params, elapsed, details, return_result):
-    """Return ``value`` as a float, or the full :class:`Result`."""
-    value = float(value)
-    if not np.isfinite(value):
-        raise FloatingPointError(
-            f"{measure} produced a non-finite value ({value}); this points at degenerate "
-            f"input (e.g. duplicated points or a constant feature). Parameters: {params}."
-        )
-    if not return_result:
-        return value
-    return Result(measure, value, unit, params, details.pop("eigenvalues", None), elapsed,
-                  details)

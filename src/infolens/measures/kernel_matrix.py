@@ -229,14 +229,10 @@ def renyi_mi(Z, Y, *, order=1.01, kernel="gaussian", sigma="median", sigma_y="me
     Y : array-like of shape (n_samples,) or (n_samples, n_dims)
         Continuous vectors (Gaussian kernel with ``sigma_y``) or labels
         (the delta kernel ``1[y_i = y_j]``).
-    order, kernel, sigma : see :func:`renyi_entropy` (``kernel`` applies to ``Z``)
+    order, kernel, sigma, base, return_result, alpha : see :func:`renyi_entropy`
     sigma_y : float or {"median", "rms"}, default="median"
-        Bandwidth for continuous ``Y``.
+        Bandwidth for continuous ``Y`` (``kernel`` and ``sigma`` apply to ``Z``).
     y_kind : {"auto", "continuous", "labels"}, default="auto"
-    base : {2, "e", 10}, default=2
-    return_result : bool, default=False
-    alpha : float, optional
-        Deprecated name of ``order`` (emits a ``DeprecationWarning``).
 
     Returns
     -------

@@ -19,13 +19,8 @@ import numpy as np
 
 from infolens.core.result import Result, stopwatch
 from infolens.core.validation import (
-    InvalidParameterError,
-    check_embeddings,
-    check_int,
-    check_option,
-    check_real,
-    check_reference,
-    resolve_base,
+    InvalidParameterError, check_embeddings, check_int, check_option, check_real,
+    check_reference, resolve_base,
 )
 
 __all__ = ["bootstrap_interval", "permutation_pvalue"]

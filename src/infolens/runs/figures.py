@@ -48,7 +48,7 @@ def _variant_title(variant):
 
 
 def _plt():
-    return optional.matplotlib_pyplot_for_files("the run report's figures")
+    return optional.matplotlib_pyplot("the run report's figures")
 
 
 def _colors(n):
@@ -65,6 +65,13 @@ def _x_label(runs):
 def _style_axis(ax):
     ax.xaxis.set_major_locator(_plt().MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
+
+
+def _save(plt, fig, out_path):
+    """Write ``fig`` as a PNG at ``out_path``, close it and return the path."""
+    fig.savefig(out_path, dpi=110)
+    plt.close(fig)
+    return out_path
 
 
 def _legend(fig, axes):
@@ -115,9 +122,7 @@ def plot_measure_family(runs, base, out_path):
     fig.suptitle(f"{MEASURE_LABELS.get(base, base)} during training "
                  f"(line: mean over seeds; band: min–max)", fontsize=11)
     _legend(fig, axes)
-    fig.savefig(out_path, dpi=110)
-    plt.close(fig)
-    return out_path
+    return _save(plt, fig, out_path)
 
 
 def plot_information_plane(runs, out_path):
@@ -167,9 +172,7 @@ def plot_information_plane(runs, out_path):
     _legend(fig, axes)
     if scatter is not None:
         fig.colorbar(scatter, ax=axes, shrink=0.85, aspect=30).set_label(_x_label(runs))
-    fig.savefig(out_path, dpi=110)
-    plt.close(fig)
-    return out_path
+    return _save(plt, fig, out_path)
 
 
 def plot_training_curves(runs, out_path):
@@ -204,6 +207,4 @@ def plot_training_curves(runs, out_path):
     fig.legend([Line2D([], [], color=c, lw=2.5) for c in colors[:len(groups)]], list(groups),
                loc="outside lower center", ncol=min(len(groups), 4), frameon=False, fontsize=9)
     fig.suptitle("Training curves (line: mean over seeds; band: min–max)", fontsize=11)
-    fig.savefig(out_path, dpi=110)
-    plt.close(fig)
-    return out_path
+    return _save(plt, fig, out_path)

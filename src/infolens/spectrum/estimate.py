@@ -117,11 +117,8 @@ def slq_kernel_renyi(X, sigma, order, *, plan, precision, options, caller, seed=
 
     Returns
     -------
-    nats : float
-    standard_error : float
-        In nats.
-    details : dict
-        ``method``, ``storage``, Krylov sizes.
+    nats, standard_error, details
+        As for :func:`slq_diffusion_entropy` (no cache status).
     """
     op = AdjacencyOperator(_kernel_operator(X, sigma, 0.0, plan, precision))
     est = _run(op, order, False, options, seed, f"{caller} slq")
