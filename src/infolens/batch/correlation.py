@@ -12,9 +12,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
-from scipy.stats import rankdata
 
+from infolens.core import optional
 from infolens.core.validation import InvalidParameterError, check_int, check_real
 
 __all__ = ["Correlation", "correlate", "correlation_table", "format_correlations",
@@ -60,7 +59,7 @@ def _pearson_rows(a, b):
 
 def _ranks_rows(a):
     """Average ranks (ties shared) along the last axis."""
-    return rankdata(a, axis=-1)
+    return optional.scipy_stats().rankdata(a, axis=-1)
 
 
 def correlate(x, y, *, n_boot=2000, confidence=0.95, random_state=0):
@@ -105,6 +104,7 @@ def correlate(x, y, *, n_boot=2000, confidence=0.95, random_state=0):
             f"{caller} cannot correlate a constant sample (x range {np.ptp(x):g}, y range "
             f"{np.ptp(y):g}); the coefficient is undefined."
         )
+    stats = optional.scipy_stats()
     pr = stats.pearsonr(x, y)
     sr = stats.spearmanr(x, y)
     rng = np.random.default_rng(random_state)

@@ -27,8 +27,6 @@ import sys
 import time
 
 import numpy as np
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 
 from infolens.bench.findings import assess_findings, findings_markdown
 from infolens.bench.regimes import INIT_TIE_BITS, LAYERS, PAPER_SIGMA, REGIMES, StudyConfig
@@ -75,11 +73,11 @@ def load_data(probe_size, seed=0):
 
     The probe (held-out) split is stratified and fixed by ``seed``.
     """
-    digits = load_digits()
+    digits = optional.scikit_learn("datasets").load_digits()
     x = (digits.images / 16.0).astype(np.float32)[:, None]
     y = digits.target.astype(np.int64)
-    x_tr, x_pr, y_tr, y_pr = train_test_split(x, y, test_size=probe_size, stratify=y,
-                                              random_state=seed)
+    split = optional.scikit_learn("model_selection").train_test_split
+    x_tr, x_pr, y_tr, y_pr = split(x, y, test_size=probe_size, stratify=y, random_state=seed)
     return x_tr, y_tr, x_pr, y_pr
 
 

@@ -22,8 +22,8 @@ import textwrap
 import time
 
 import numpy as np
-from sklearn.datasets import load_digits
 
+from infolens.core import optional
 from infolens.bench.study import add_demo_arguments, demo_command
 from infolens.measures.binning import cse, csmi
 from infolens.measures.diffusion import dse, dsmi
@@ -32,7 +32,8 @@ __all__ = ["MODES", "add_parser", "digits_rows", "run_digits_table"]
 
 
 def _load_digits():
-    digits = load_digits()  # bundled with scikit-learn: 1797 images, no network
+    # bundled with scikit-learn: 1797 images, no network
+    digits = optional.scikit_learn("datasets").load_digits()
     return digits.data.astype(np.float64), digits.target.astype(np.int64)
 
 

@@ -24,7 +24,6 @@ import warnings
 
 import numpy as np
 import scipy.sparse
-from sklearn.neighbors import NearestNeighbors
 
 from infolens.core import optional
 from infolens.core.validation import InvalidParameterError
@@ -105,7 +104,7 @@ def knn_search(X, k, *, backend="auto", random_state=0):
         raise InvalidParameterError(
             f"knn backend must be one of 'auto', 'faiss', 'sklearn'; got {backend!r}."
         )
-    nn = NearestNeighbors(n_neighbors=k + 1).fit(X)
+    nn = optional.scikit_learn("neighbors").NearestNeighbors(n_neighbors=k + 1).fit(X)
     dist, idx = nn.kneighbors(X)
     return _drop_self(dist, idx.astype(np.int64), k)
 

@@ -14,7 +14,6 @@ Networks via Lossy Compression", ICLR (2024).
 from __future__ import annotations
 
 import numpy as np
-from sklearn.decomposition import PCA
 
 from infolens.core import optional
 from infolens.core.result import build_result, stopwatch
@@ -54,7 +53,9 @@ def compress(A, n_components, method="pca", *, epochs=100, lr=1e-3, random_state
     scale = A.std()
     A = A / (scale if scale > 0 else 1.0)
     if method == "pca":
-        return PCA(n_components=n_components, random_state=random_state).fit_transform(A)
+        pca = optional.scikit_learn("decomposition").PCA(n_components=n_components,
+                                                         random_state=random_state)
+        return pca.fit_transform(A)
     torch = optional.torch("the autoencoder compressor")
     seed = 0 if random_state is None else random_state
     torch.manual_seed(seed)

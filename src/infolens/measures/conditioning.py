@@ -32,8 +32,8 @@ from __future__ import annotations
 import random
 
 import numpy as np
-from sklearn.cluster import SpectralClustering
 
+from infolens.core import optional
 from infolens.core.validation import InvalidParameterError
 
 __all__ = [
@@ -114,7 +114,7 @@ def spectral_clusters(Y, n_clusters, random_state=0, caller="dsmi"):
             f"max(10, n_clusters={n_clusters}) samples; got {n}. Pass fewer clusters, "
             f"more samples, or a precomputed partition with y_kind='partition'."
         )
-    model = SpectralClustering(
+    model = optional.scikit_learn("cluster").SpectralClustering(
         n_clusters=n_clusters,
         affinity="nearest_neighbors",
         assign_labels="cluster_qr",

@@ -20,8 +20,8 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 from scipy.special import digamma, gammaln, ndtri
-from scipy.stats import rankdata
 
+from infolens.core import optional
 from infolens.core.result import build_result, stopwatch
 from infolens.core.validation import (
     InvalidParameterError, check_bool, check_embeddings, check_int, check_option, check_real,
@@ -216,7 +216,7 @@ def kl_entropy(Z, *, k=3, metric="euclidean", base=2, return_result=False):
 
 def normal_scores(A):
     """Per-column normal scores ``Phi^-1(rank / (n + 1))`` (ties get their average rank)."""
-    return ndtri(rankdata(A, axis=0) / (A.shape[0] + 1.0))
+    return ndtri(optional.scipy_stats().rankdata(A, axis=0) / (A.shape[0] + 1.0))
 
 
 def preprocess_columns(A, how):
