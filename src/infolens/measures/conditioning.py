@@ -35,6 +35,7 @@ import numpy as np
 
 from infolens.core import optional
 from infolens.core.validation import InvalidParameterError
+from infolens.measures.common import PARTITION_Y_KINDS
 
 __all__ = [
     "REFERENCE_KINDS",
@@ -48,7 +49,8 @@ __all__ = [
     "subsample",
 ]
 
-REFERENCE_KINDS = ("auto", "labels", "scalar", "vector", "partition")
+#: The ``y_kind`` values the partition measures take (from the one vocabulary).
+REFERENCE_KINDS = PARTITION_Y_KINDS
 
 
 class Partition:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from infolens.core.result import Result, stopwatch
+from infolens.core.result import build_result, stopwatch
 from infolens.core.validation import (
     InvalidParameterError, check_embeddings, check_int, check_option, check_real,
     check_reference, resolve_base,
@@ -77,7 +77,7 @@ def bootstrap_interval(Z, Y, estimator, *, method, n_resamples, confidence, sche
     details = {"ci_low": float(lo), "ci_high": float(hi), "confidence": confidence,
                "scheme": scheme, "replicates": reps, "resample_size": m}
     unit = _unit(info, kwargs)
-    return Result(caller, value, unit, params, None, clock[0], details)
+    return build_result(caller, value, unit, params, elapsed_s=clock[0], details=details)
 
 
 def permutation_pvalue(Z, Y, estimator, *, method, n_permutations, random_state, kwargs):
@@ -97,8 +97,8 @@ def permutation_pvalue(Z, Y, estimator, *, method, n_permutations, random_state,
         p = (1.0 + np.sum(null >= value)) / (1.0 + n_permutations)
     params = {"method": info.name, "n_permutations": n_permutations,
               "random_state": random_state, **kwargs}
-    return Result(caller, value, _unit(info, kwargs), params, None, clock[0],
-                  {"p_value": float(p), "null": null})
+    return build_result(caller, value, _unit(info, kwargs), params, elapsed_s=clock[0],
+                        details={"p_value": float(p), "null": null})
 
 
 def _unit(info, kwargs):
