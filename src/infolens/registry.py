@@ -71,7 +71,7 @@ from infolens.measures.quality import alpha_req, rankme
 from infolens.spectrum.planning import METHODS
 from infolens.spectrum.precision import PRECISIONS
 
-__all__ = ["KINDS", "MEASURES", "MethodInfo", "find", "list_methods", "lookup"]
+__all__ = ["KINDS", "MEASURES", "MethodInfo", "find", "list_methods", "lookup", "require"]
 
 #: ``"entropy"`` of ``Z``; ``"mi"`` between ``Z`` and ``Y``; ``"score"`` of ``Z`` in its own
 #: unit (called by function name only); ``"dependence"`` between ``Z`` and ``Y`` that is no
@@ -339,3 +339,17 @@ def find(name):
             f"The measure name {name!r} is ambiguous: it is the method name of "
             f"{' and '.join(m.function for m in named)}. Use the function name.")
     return named[0] if named else None
+
+
+def require(name, alternative):
+    """:func:`find`, or an error that lists every registered measure and ``alternative``.
+
+    ``alternative`` completes "Known measures: ...; or ..." (e.g. "name your own function
+    as 'module:function'").
+    """
+    info = find(name)
+    if info is None:
+        known = ", ".join(sorted(m.function for m in MEASURES))
+        raise InvalidParameterError(
+            f"Unknown measure {name!r}. Known measures: {known}; or {alternative}.")
+    return info

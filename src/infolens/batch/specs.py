@@ -13,7 +13,7 @@ import inspect
 from dataclasses import dataclass
 
 from infolens.core.validation import InvalidParameterError
-from infolens.registry import find, list_methods
+from infolens.registry import require
 
 __all__ = ["MeasureSpec", "check_params", "import_callable", "parse_measures",
            "resolve_measure"]
@@ -53,14 +53,7 @@ def resolve_measure(name):
     if ":" in name:
         func = import_callable(name, "measure")
     else:
-        info = find(name)
-        if info is None:
-            known = ", ".join(sorted(m.function for m in list_methods()))
-            raise InvalidParameterError(
-                f"Unknown measure {name!r}. Known measures: {known}; or name your own "
-                f"function as 'module:function'."
-            )
-        func = info.func
+        func = require(name, "name your own function as 'module:function'").func
     sig = inspect.signature(func)
     positional = [
         p for p in sig.parameters.values()

@@ -139,6 +139,10 @@ def _parser(name, constraints):
                     pass
         if open_names:
             return text  # neither a number nor a known name: the measure explains
+        if MAPPING in constraints:
+            raise argparse.ArgumentTypeError(
+                f"expected a JSON object such as '{{\"n_probes\": 64}}' (or none); got {text!r}, "
+                f"which is not valid JSON")
         raise argparse.ArgumentTypeError(f"expected {describe(constraints)}; got {text!r}")
 
     if only_options:

@@ -18,7 +18,7 @@ import time
 from infolens.core.result import Result
 from infolens.core.validation import InvalidParameterError
 from infolens.measures.diffusion import dse, dsmi
-from infolens.registry import find, list_methods
+from infolens.registry import require
 
 __all__ = ["Measure", "default_measures", "as_measures"]
 
@@ -113,11 +113,7 @@ class Measure:
 
 def _registered(name, reference):
     """The function, reference (``"y"`` when None and one is needed) and unit of ``name``."""
-    info = find(name)
-    if info is None:
-        known = ", ".join(sorted(m.function for m in list_methods()))
-        raise InvalidParameterError(
-            f"Unknown measure {name!r}: pass fn=, or name a registered measure ({known}).")
+    info = require(name, "pass fn= with your own function")
     if reference is None and info.needs_reference:
         reference = "y"
     return info.func, reference, info.unit
