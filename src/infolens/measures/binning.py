@@ -9,8 +9,6 @@ dimension almost every point sits alone in its cell and CSE saturates at
 
 from __future__ import annotations
 
-import random
-
 import numpy as np
 
 from infolens.core.formulas import shannon_of_counts, shannon_of_weights
@@ -19,7 +17,7 @@ from infolens.core.validation import (
     check_bool, check_embeddings, check_int, check_option, check_reference, resolve_base,
 )
 from infolens.measures.conditioning import (
-    REFERENCE_KINDS, partition_mi, partition_reference, reference_subsample, subsample,
+    REFERENCE_KINDS, cap_rows, partition_mi, partition_reference,
 )
 from infolens.measures.spectral_settings import PRESETS, REFERENCE_MAX_N
 
@@ -106,11 +104,7 @@ def cse(Z, *, n_bins=2, base=2, max_n="auto", preset="infolens", random_state=0,
     return_result = check_bool(return_result, "return_result", "cse")
     X = check_embeddings(Z, caller="cse")
     with stopwatch() as clock:
-        if max_n is not None and X.shape[0] > max_n:
-            if parity:
-                X = X[reference_subsample(X.shape[0], max_n, random_state, random.Random())]
-            else:
-                X = X[subsample(X.shape[0], max_n, random_state)]
+        X = cap_rows(X, max_n, random_state=random_state, parity=parity)
         value = _cell_entropy(X, n_bins, log_base, parity)
     return build_result("cse", value, unit, params, elapsed_s=clock[0],
                         details={"n_used": X.shape[0]}, return_result=return_result)

@@ -41,6 +41,7 @@ __all__ = [
     "REFERENCE_KINDS",
     "Partition",
     "PartitionMI",
+    "cap_rows",
     "equal_width_bins",
     "partition_mi",
     "partition_reference",
@@ -182,6 +183,21 @@ def subsample(n, k, random_state):
     return np.sort(np.random.default_rng(random_state).choice(n, k, replace=False))
 
 
+def cap_rows(X, max_n, *, random_state, parity, py_rng=None):
+    """``X``, or ``max_n`` of its rows when it has more.
+
+    Under the parity preset the rows are drawn as ``dse-dsmi`` draws them
+    (Python's ``random``, seeded with ``random_state``; ``py_rng`` continues an
+    existing stream), otherwise with numpy (:func:`subsample`).
+    """
+    n = X.shape[0]
+    if max_n is None or n <= max_n:
+        return X
+    if parity:
+        return X[reference_subsample(n, max_n, random_state, py_rng or random.Random())]
+    return X[subsample(n, max_n, random_state)]
+
+
 class PartitionMI:
     """The terms of a partition-based mutual information.
 
@@ -241,11 +257,8 @@ def partition_mi(Z, partition, entropy_of, *, n_repeats, random_state, parity, m
 
     def capped_entropy(X):
         """(value, standard error or 0) of the entropy of ``X``."""
-        if max_n is not None and X.shape[0] > max_n:
-            if parity:
-                X = X[reference_subsample(X.shape[0], max_n, 0, py_rng)]
-            else:
-                X = X[subsample(X.shape[0], max_n, random_state)]
+        X = cap_rows(X, max_n, random_state=0 if parity else random_state, parity=parity,
+                     py_rng=py_rng)
         out = entropy_of(X)
         value, se = out if isinstance(out, tuple) else (out, None)
         return value, 0.0 if se is None else float(se)

@@ -9,8 +9,6 @@ build one :class:`SpectralSettings` per call and hand its fields to
 
 from __future__ import annotations
 
-import random
-
 import numpy as np
 
 from infolens.core import optional
@@ -27,10 +25,9 @@ from infolens.core.validation import (
 from infolens.kernels.bandwidth import BANDWIDTH_RULES, check_sigma, unit_scaled_bandwidth
 from infolens.measures.conditioning import (
     REFERENCE_KINDS,
+    cap_rows,
     partition_mi,
     partition_reference,
-    reference_subsample,
-    subsample,
 )
 from infolens.spectrum.planning import METHODS, check_method_options
 from infolens.spectrum.precision import PRECISIONS
@@ -128,12 +125,7 @@ class SpectralSettings:
 
     def cap(self, Z):
         """Subsample ``Z`` to ``max_n`` rows (reference draws under the parity preset)."""
-        n = Z.shape[0]
-        if self.max_n is None or n <= self.max_n:
-            return Z
-        if self.parity:
-            return Z[reference_subsample(n, self.max_n, self.random_state, random.Random())]
-        return Z[subsample(n, self.max_n, self.random_state)]
+        return cap_rows(Z, self.max_n, random_state=self.random_state, parity=self.parity)
 
     def request(self, X, sigma, **fields):
         """The :class:`SpectralRequest` of rows ``X`` at bandwidth ``sigma`` (unit scale)."""
