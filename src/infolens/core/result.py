@@ -14,7 +14,11 @@ from infolens.core.validation import InvalidParameterError, check_real
 __all__ = ["Result", "build_result", "stopwatch"]
 
 
-@dataclass(frozen=True)
+#: How many scalar parameters ``repr(Result)`` shows before "...".
+REPR_MAX_PARAMS = 6
+
+
+@dataclass(frozen=True, repr=False)
 class Result:
     """A measured value with everything needed to trace how it was computed.
 
@@ -49,6 +53,24 @@ class Result:
 
     def __float__(self):
         return float(self.value)
+
+    def __repr__(self):
+        """One line: the value with its unit and standard error, then the scalar parameters.
+
+        Arrays (the eigenvalues, a bootstrap's replicates) are never printed;
+        ``to_dict()`` gives everything.
+        """
+        head = f"{self.measure} = {self.value:.6g} {self.unit}"
+        if self.standard_error is not None:
+            head += f" ± {self.standard_error:.2g} (SE)"
+        shown = [f"{key}={value:.6g}" if isinstance(value, float) else f"{key}={value!r}"
+                 for key, value in self.params.items()
+                 if isinstance(value, (bool, int, float, str, type(None)))
+                 and len(repr(value)) <= 24]
+        text = ", ".join([head, *shown[:REPR_MAX_PARAMS]])
+        if len(shown) > REPR_MAX_PARAMS:
+            text += ", ..."
+        return f"Result({text}, {self.elapsed_s:.3g} s)"
 
     @property
     def standard_error(self):

@@ -3,10 +3,14 @@ plane and the training curves.
 
 * ``curves_<measure>.png``: each measure family (``dse``, ``dsmi_y``,
   ``dsmi_x``, custom ones) against the epoch, one panel per layer and per
-  bandwidth variant, mean over seeds with a min-max band;
+  bandwidth variant, mean over seeds with a min-max band; a family of positive
+  values that spans more than a factor of 20 (activation distances grow 60 to
+  10^5-fold during training) is drawn on a log axis, and the RMS distance gets
+  a line at σ = 10, the reference's fixed bandwidth, to show when it is small;
 * ``information_plane.png``: DSMI(Z; X) against DSMI(Z; Y), points coloured by
-  epoch, one panel per layer and variant;
-* ``training_curves.png``: accuracy and loss of the whole model.
+  epoch, one column per group (regime) and one row per layer and variant;
+* ``training_curves.png``: one panel per metric (accuracy, loss; train and
+  validation), one colour per group, the legend outside the data.
 
 matplotlib is imported only when a figure is drawn.
 """
@@ -20,7 +24,7 @@ import numpy as np
 from infolens.core import optional
 from infolens.runs.loading import by_group, layer_names, measure_names, seed_band, split_variant
 
-__all__ = ["MEASURE_LABELS", "measure_label", "plot_information_plane", "plot_measure_family",
+__all__ = ["FIGURE_CAPTIONS", "MEASURE_LABELS", "figure_caption", "measure_label", "plot_information_plane", "plot_measure_family",
            "plot_training_curves"]
 
 #: Axis labels of the built-in measure families.
@@ -30,8 +34,49 @@ MEASURE_LABELS = {
     "dsmi_x": "DSMI(Z; X)",
     "cse": "CSE(Z)",
     "csmi_y": "CSMI(Z; Y)",
-    "rms_distance": "RMS pairwise distance of Z",
+    "rms_distance": "RMS distance of Z",
 }
+
+
+#: What to look for in each figure, shown under it in the HTML report.
+FIGURE_CAPTIONS = {
+    "curves_dse": (
+        "DSE(Z): how many distinct directions the diffusion over the embeddings keeps, in bits "
+        "(0 = one blob, log2 N = every point apart). Look for the trend per layer: it rises "
+        "when a layer spreads points into structure, and falls when it collapses them."),
+    "curves_dsmi_y": (
+        "DSMI(Z; Y): how much the embeddings say about the class labels, in bits (at most "
+        "log2 of the number of classes). Look at the gap between supervised and random-label "
+        "training: the labels are learnable only in the first."),
+    "curves_dsmi_x": (
+        "DSMI(Z; X): how much the embeddings say about the input, with X summarised by "
+        "spectral clusters of the input vectors. On digits the input clusters follow the "
+        "classes closely, so this curve resembles DSMI(Z; Y); it departs from it where a "
+        "layer keeps input detail the labels do not need."),
+    "curves_rms_distance": (
+        "RMS pairwise distance of the embeddings (log scale). A fixed bandwidth such as "
+        "σ = 10 (dashed line) only means something while the distances are near it: far "
+        "below, every point is connected to every other and DSE is near 0; far above, every "
+        "point is alone. The scale-aware default follows the distances."),
+    "information_plane": (
+        "Information plane: DSMI(Z; X) across, DSMI(Z; Y) up, one column per regime, colour "
+        "= epoch. A trajectory moving up and then left would be compression after fitting; "
+        "compare where the regimes end."),
+    "training_curves": (
+        "Accuracy and loss of the whole model. Read the measures against these: a change in "
+        "DSE or DSMI that coincides with the accuracy rising is learning; one after the "
+        "training loss reaches 0 is memorisation or drift."),
+}
+
+
+def figure_caption(file_name):
+    """The caption of a report figure from its file name (``curves_dse.png`` → DSE's)."""
+    stem = file_name.rsplit("/", 1)[-1].removesuffix(".png")
+    if stem in FIGURE_CAPTIONS:
+        return FIGURE_CAPTIONS[stem]
+    base = stem.removeprefix("curves_")
+    return (f"{MEASURE_LABELS.get(base, base)} per layer during training: the line is the "
+            "mean over seeds and the band their range; compare the groups' trends.")
 
 
 def measure_label(name, unit=""):
@@ -86,6 +131,20 @@ def _legend(fig, axes):
                    frameon=False, fontsize=9)
 
 
+#: Measure families drawn with a horizontal reference line: (value, label).
+REFERENCE_LINES = {"rms_distance": (10.0, "σ = 10 (dse-dsmi's fixed bandwidth)")}
+
+#: A family of positive values is drawn on a log axis above this max/min ratio.
+LOG_AXIS_RATIO = 20.0
+
+
+def _wants_log_axis(runs, names, layers):
+    values = np.concatenate([np.asarray(r.series(m, layer)[1], dtype=float)
+                             for r in runs for m in names for layer in layers] + [np.empty(0)])
+    values = values[np.isfinite(values)]
+    return values.size > 1 and values.min() > 0 and values.max() / values.min() > LOG_AXIS_RATIO
+
+
 def _draw_band(ax, band, color, alpha, **line):
     """The mean over seeds as a line and, for several seeds, their min-max as a band."""
     x, mean, lo, hi, n = band
@@ -103,6 +162,7 @@ def plot_measure_family(runs, base, out_path):
     colors = _colors(len(groups))
     fig, axes = plt.subplots(len(names), len(layers), squeeze=False, layout="constrained",
                              figsize=(4.6 * len(layers) + 1.2, 3.3 * len(names) + 0.8))
+    log_axis = _wants_log_axis(runs, names, layers)
     for i, name in enumerate(names):
         unit = next((r.unit_of(name) for r in runs if r.unit_of(name)), "")
         for j, layer in enumerate(layers):
@@ -118,15 +178,26 @@ def plot_measure_family(runs, base, out_path):
             ax.set_title(title, fontsize=10)
             ax.set_xlabel(_x_label(runs))
             ax.set_ylabel(measure_label(base, unit))
+            if log_axis:
+                ax.set_yscale("log")
+            if base in REFERENCE_LINES:
+                level, text = REFERENCE_LINES[base]
+                ax.axhline(level, color="0.35", ls="--", lw=1.1, label=text)
             _style_axis(ax)
+    scale = "; log scale" if log_axis else ""
     fig.suptitle(f"{MEASURE_LABELS.get(base, base)} during training "
-                 f"(line: mean over seeds; band: min–max)", fontsize=11)
+                 f"(line: mean over seeds; band: min–max{scale})", fontsize=11)
     _legend(fig, axes)
     return _save(plt, fig, out_path)
 
 
 def plot_information_plane(runs, out_path):
-    """DSMI(Z; X) against DSMI(Z; Y) per layer and variant, coloured by epoch."""
+    """DSMI(Z; X) against DSMI(Z; Y): one column per group, one row per layer and variant.
+
+    Each panel is one regime's trajectory (mean over seeds), its points coloured
+    by epoch on one shared colour bar; the panels of a row share their axes, so
+    regimes compare by position.
+    """
     plt = _plt()
     names = measure_names(runs, False)
     variants = [v for v in OrderedDict.fromkeys(split_variant(m)[1] for m in names)
@@ -134,77 +205,72 @@ def plot_information_plane(runs, out_path):
                 and f"dsmi_y{'@' + v if v else ''}" in names]
     if not variants:
         return None
-    layers = layer_names(runs)
+    rows = [(layer, variant) for variant in variants for layer in layer_names(runs)]
     groups = by_group(runs)
     colors = _colors(len(groups))
-    markers = "osD^vP*Xh"
-    fig, axes = plt.subplots(len(variants), len(layers), squeeze=False, layout="constrained",
-                             figsize=(4.6 * len(layers) + 1.8, 3.7 * len(variants) + 0.8))
-    epochs_all = [x for r in runs for m in names for layer in layers
+    fig, axes = plt.subplots(len(rows), len(groups), squeeze=False, layout="constrained",
+                             sharex="row", sharey="row",
+                             figsize=(3.4 * len(groups) + 1.4, 3.0 * len(rows) + 0.8))
+    epochs_all = [x for r in runs for m in names for layer, _ in rows
                   for x in r.series(m, layer)[0]]
     vmin, vmax = (min(epochs_all), max(epochs_all)) if epochs_all else (0, 1)
     scatter = None
-    for i, variant in enumerate(variants):
+    for i, (layer, variant) in enumerate(rows):
         suffix = "@" + variant if variant else ""
         unit = next((r.unit_of("dsmi_y" + suffix) for r in runs), "")
-        for j, layer in enumerate(layers):
+        for j, (color, (group, members)) in enumerate(zip(colors, groups.items())):
             ax = axes[i][j]
-            for k, (color, (group, members)) in enumerate(zip(colors, groups.items())):
-                bx = seed_band(members, "dsmi_x" + suffix, layer)
-                by = seed_band(members, "dsmi_y" + suffix, layer)
-                if bx is None or by is None:
-                    continue
+            bx = seed_band(members, "dsmi_x" + suffix, layer)
+            by = seed_band(members, "dsmi_y" + suffix, layer)
+            if bx is not None and by is not None:
                 common = np.intersect1d(bx[0], by[0])
                 mx = bx[1][np.searchsorted(bx[0], common)]
                 my = by[1][np.searchsorted(by[0], common)]
                 ax.plot(mx, my, color=color, lw=1.2, alpha=0.8)
-                ax.plot([], [], color=color, lw=1.2, marker=markers[k % len(markers)],
-                        mfc="white", label=group)
                 scatter = ax.scatter(mx, my, c=common, cmap="viridis", vmin=vmin, vmax=vmax,
-                                     marker=markers[k % len(markers)], s=28,
-                                     edgecolors=color, linewidths=0.8, zorder=3)
-            ax.set_xlabel(measure_label("dsmi_x", unit))
-            ax.set_ylabel(measure_label("dsmi_y", unit))
-            ax.set_title(f"layer '{layer}' — {_variant_title(variant)}", fontsize=10)
+                                     s=26, edgecolors=color, linewidths=0.8, zorder=3)
+            if i == 0:
+                ax.set_title(f"{group}", fontsize=10, color=color)
+            if i == len(rows) - 1:
+                ax.set_xlabel(measure_label("dsmi_x", unit))
+            if j == 0:
+                ax.set_ylabel(f"layer '{layer}', {_variant_title(variant)}\n"
+                              + measure_label("dsmi_y", unit), fontsize=9)
             ax.grid(alpha=0.3)
-    fig.suptitle("Information plane (mean over seeds; line colour = group, marker fill "
-                 f"= {_x_label(runs)})", fontsize=11)
-    _legend(fig, axes)
+    fig.suptitle("Information plane: one column per group, mean over seeds, "
+                 f"points coloured by {_x_label(runs)}", fontsize=11)
     if scatter is not None:
-        fig.colorbar(scatter, ax=axes, shrink=0.85, aspect=30).set_label(_x_label(runs))
+        fig.colorbar(scatter, ax=axes, shrink=0.8, aspect=35).set_label(_x_label(runs))
     return _save(plt, fig, out_path)
 
 
 def plot_training_curves(runs, out_path):
-    """Accuracy (fraction) and loss (nats) of the whole model against the epoch."""
+    """One panel per metric (accuracy as a fraction, loss in nats), one colour per group."""
     plt = _plt()
     names = measure_names(runs, True)
     acc = [m for m in names if next((r.unit_of(m) for r in runs if r.unit_of(m)), "")
            == "fraction"]
     loss = [m for m in names if m not in acc and "loss" in m.lower()]
-    if not acc and not loss:
+    metrics = [(m, "fraction") for m in acc] + [(m, "nats") for m in loss]
+    if not metrics:
         return None
-    panels = [(p, t) for p, t in ((acc, "accuracy [fraction]"), (loss, "loss [nats]")) if p]
-    Line2D = plt.Line2D
     groups = by_group(runs)
     colors = _colors(len(groups))
-    styles = ["-", "--", ":", "-."]
-    fig, axes = plt.subplots(1, len(panels), squeeze=False, layout="constrained",
-                             figsize=(6.0 * len(panels), 4.6))
-    for ax, (measures, ylabel) in zip(axes[0], panels):
+    columns = min(len(metrics), 2)
+    n_rows = -(-len(metrics) // columns)
+    fig, axes = plt.subplots(n_rows, columns, squeeze=False, layout="constrained",
+                             figsize=(5.2 * columns, 3.4 * n_rows + 0.8))
+    for ax, (metric, unit) in zip(np.ravel(axes), metrics):
         for color, (group, members) in zip(colors, groups.items()):
-            for s, m in enumerate(measures):
-                band = seed_band(members, m, "")
-                if band is not None:
-                    _draw_band(ax, band, color, 0.15, ls=styles[s % len(styles)], lw=1.6)
+            band = seed_band(members, metric, "")
+            if band is not None:
+                _draw_band(ax, band, color, 0.15, lw=1.6, label=f"{group} (n={band[4]})")
+        ax.set_title(metric.replace("_", " "), fontsize=10)
         ax.set_xlabel(_x_label(runs))
-        ax.set_ylabel(ylabel)
+        ax.set_ylabel(f"{'accuracy' if unit == 'fraction' else 'loss'} [{unit}]")
         _style_axis(ax)
-        # Line style = which metric (legend in the panel); colour = group (figure legend).
-        ax.legend([Line2D([], [], color="0.3", ls=styles[s % len(styles)], lw=1.6)
-                   for s in range(len(measures))], measures, fontsize=8, loc="best",
-                  framealpha=0.8, title="line style", title_fontsize=8)
-    fig.legend([Line2D([], [], color=c, lw=2.5) for c in colors[:len(groups)]], list(groups),
-               loc="outside lower center", ncol=min(len(groups), 4), frameon=False, fontsize=9)
+    for ax in np.ravel(axes)[len(metrics):]:
+        ax.set_visible(False)
     fig.suptitle("Training curves (line: mean over seeds; band: min–max)", fontsize=11)
+    _legend(fig, axes)
     return _save(plt, fig, out_path)

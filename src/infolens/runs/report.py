@@ -22,6 +22,7 @@ from collections import OrderedDict
 
 from infolens.runs.figures import (
     MEASURE_LABELS,
+    figure_caption,
     measure_label,
     plot_information_plane,
     plot_measure_family,
@@ -125,7 +126,8 @@ table{border-collapse:collapse;margin:0.5em 0 1.5em;font-size:0.85em}
 td,th{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top}
 th{background:#f2f2f2}
 td.ok{background:#dff5dd} td.no{background:#fadcdc} td.na{background:#eee}
-img{max-width:100%;border:1px solid #ddd;margin:0.3em 0 1.2em}
+img{max-width:100%;border:1px solid #ddd;margin:0.3em 0 0.2em}
+figure{margin:0 0 1.6em} figcaption{color:#333;font-size:0.92em;max-width:62em}
 .note{color:#555;font-size:0.9em}
 """
 
@@ -133,8 +135,9 @@ img{max-width:100%;border:1px solid #ddd;margin:0.3em 0 1.2em}
 def _embed(path):
     with open(path, "rb") as fh:
         data = base64.b64encode(fh.read()).decode("ascii")
-    alt = html.escape(os.path.basename(path))
-    return f'<img alt="{alt}" src="data:image/png;base64,{data}">'
+    name = os.path.basename(path)
+    return (f'<figure><img alt="{html.escape(name)}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{html.escape(figure_caption(name))}</figcaption></figure>")
 
 
 def write_report(runs, out_dir, *, title="infolens training report", findings=None,
