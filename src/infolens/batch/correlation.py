@@ -128,7 +128,7 @@ def correlate(x, y, *, n_boot=2000, confidence=0.95, random_state=0):
 
 def measure_columns(table):
     """Names of the measure columns of a screening table."""
-    fixed = {"name", "accuracy", "input_hash", "n_samples", "n_features"}
+    fixed = {"name", "accuracy", "input_hash", "n_samples", "n_features", "meta"}
     cols = []
     for row in table:
         cols += [k for k in row if k not in fixed and k not in cols]

@@ -35,8 +35,8 @@ from infolens.batch.correlation import (
 )
 from infolens.batch.inputs import extract
 from infolens.batch.manifest import canonical_json, resolve_measure
+from infolens.batch.screening_plot import plot_screening
 from infolens.batch.zoo import make_mlp
-from infolens.core import optional
 from infolens.core.validation import InvalidParameterError
 
 __all__ = [
@@ -137,16 +137,26 @@ def screening_table(tasks, store):
                 "name": task.meta.get("name") or task.input_hash[:12],
                 "accuracy": task.meta.get("accuracy"),
                 "input_hash": task.input_hash,
+                "meta": dict(task.meta.get("meta") or {}),
             })
         table[index[task.input_hash]][_measure_label(task.measure, task.params_json)] = \
             values.get(task.key)
     return table
 
 
+def _flat(row):
+    """A table row with its ``meta`` dict spread into ``meta.<key>`` columns."""
+    meta = row.get("meta") or {}
+    flat = {k: v for k, v in row.items() if k != "meta"}
+    flat.update({f"meta.{key}": value for key, value in meta.items()})
+    return flat
+
+
 def write_csv(rows, path):
     """Write a list of dicts to CSV (columns in first-seen order); returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [_flat(row) for row in rows]
     cols = []
     for row in rows:
         cols += [k for k in row if k not in cols]
@@ -155,50 +165,6 @@ def write_csv(rows, path):
         writer.writeheader()
         for row in rows:
             writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in cols})
-    return path
-
-
-def plot_screening(table, measure, path, *, target="accuracy", title=None, annotate=False):
-    """Scatter of ``target`` against ``measure`` with the least-squares line.
-
-    The legend gives Pearson and Spearman with their bootstrap intervals.
-    matplotlib is imported here (Agg backend when no display is set).
-
-    Returns
-    -------
-    pathlib.Path
-    """
-    try:
-        plt = optional.matplotlib_pyplot("plot_screening")
-    except ImportError:
-        raise InvalidParameterError(
-            "Plotting needs matplotlib: pip install 'infolens[plot]'."
-        ) from None
-    pairs = [(r.get(measure), r.get(target), r.get("name")) for r in table]
-    pairs = [p for p in pairs if p[0] is not None and p[1] is not None]
-    x = np.array([p[0] for p in pairs], dtype=float)
-    y = np.array([p[1] for p in pairs], dtype=float)
-    c = correlate(x, y)
-    slope, intercept = np.polyfit(x, y, 1)
-    fig, ax = plt.subplots(figsize=(5.2, 4.0))
-    ax.scatter(x, y, s=22, alpha=0.8)
-    grid = np.linspace(x.min(), x.max(), 50)
-    pct = int(round(100 * c.confidence))
-    ax.plot(grid, slope * grid + intercept, color="C3", label=(
-        f"Pearson {c.pearson:.2f} [{c.pearson_ci[0]:.2f}, {c.pearson_ci[1]:.2f}]\n"
-        f"Spearman {c.spearman:.2f} [{c.spearman_ci[0]:.2f}, {c.spearman_ci[1]:.2f}] ({pct}% CI)"))
-    if annotate:
-        for xi, yi, name in pairs:
-            ax.annotate(str(name), (xi, yi), fontsize=6, alpha=0.7)
-    ax.set_xlabel(measure)
-    ax.set_ylabel(target)
-    ax.set_title(title or f"{target} vs {measure} (n={c.n})")
-    ax.legend(fontsize=8, loc="best")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path
 
 
