@@ -83,6 +83,9 @@ BAD_VALUES = {
     "metric": ["x"],
     "algorithm": [3, "x"],
     "preprocess": ["x"],
+    "p": [3, 0, "x"],
+    "standardize": ["x", None],
+    "n_projections": [0, "x"],
     "jitter": [-1, "x"],
     "q": [-1, "x"],
     "order": [-1, "x"],
@@ -90,6 +93,11 @@ BAD_VALUES = {
     "dual": ["x"],
     "normalize": ["x"],
     "center": ["x"],
+    "bandwidth": ["x", -1, 0, True],
+    "bandwidth_multiplier": [0, -1, "x"],
+    "grid_size": [8, 2.5, "x"],
+    "copula": ["x", None],
+    "evaluation": ["x", None],
 }
 
 BAD_VALUES_FOR = {

@@ -18,10 +18,44 @@ torch is imported through :mod:`infolens.core.optional`.
 
 from __future__ import annotations
 
-import importlib
+import argparse
+import asyncio
+import collections
+import contextlib
+import copy
+import csv
+import dataclasses
+import datetime
+import decimal
+import email
+import enum
+import fractions
+import functools
+import heapq
 import inspect
+import io
+import itertools
+import json
+import logging
 import math
+import os
+import pathlib
+import random
+import re
+import shutil
+import socket
+import statistics
+import string
+import subprocess
+import tarfile
+import textwrap
+import threading
+import typing
+import unittest
+import urllib.parse
+import uuid
 import warnings
+import zipfile
 
 import numpy as np
 
@@ -29,13 +63,12 @@ from infolens.core import optional
 
 __all__ = ["ACTIVATIONS", "CORPUS_MODULES", "encode", "make_model", "stdlib_corpus"]
 
-#: Standard-library modules whose docstrings form the corpus (sorted, fixed).
-CORPUS_MODULES = ("argparse", "asyncio", "collections", "contextlib", "csv", "dataclasses",
-                  "datetime", "decimal", "email", "enum", "fractions", "functools", "heapq",
-                  "inspect", "io", "itertools", "json", "logging", "os", "pathlib", "pickle",
-                  "random", "re", "shutil", "socket", "statistics", "string", "subprocess",
-                  "tarfile", "textwrap", "threading", "typing", "unittest", "urllib.parse",
-                  "uuid", "zipfile")
+#: Standard-library modules whose docstrings form the corpus (fixed order).
+CORPUS_MODULES = (argparse, asyncio, collections, contextlib, csv, dataclasses, datetime,
+                  decimal, email, enum, fractions, functools, heapq, inspect, io, itertools,
+                  json, logging, os, pathlib, copy, random, re, shutil, socket, statistics,
+                  string, subprocess, tarfile, textwrap, threading, typing, unittest,
+                  urllib.parse, uuid, zipfile)
 
 #: Feed-forward activations: the standard GELU, or none at all.
 ACTIVATIONS = ("gelu", "identity")
@@ -46,8 +79,7 @@ def stdlib_corpus(max_chars=400_000):
     pieces = []
     with warnings.catch_warnings():          # deprecated aliases (typing.re ...) warn on access
         warnings.simplefilter("ignore")
-        for name in CORPUS_MODULES:
-            module = importlib.import_module(name)
+        for module in CORPUS_MODULES:
             pieces.append(inspect.getdoc(module) or "")
             for attr in sorted(vars(module)):
                 member = getattr(module, attr)
