@@ -1,14 +1,14 @@
 """Load a task's input on the worker: embedding files, probe sets and models.
 
-Everything is read from bytes whose SHA-256 is checked against the digest the
-manifest recorded, so a file changed after submission fails loudly instead of
-storing a value under the wrong key.  Nothing is unpickled: arrays are read
-with ``allow_pickle=False`` and checkpoints with ``torch.load(weights_only=True)``.
+Every file's SHA-256 is checked against the digest the manifest recorded just
+before it is read, so a file changed after submission fails loudly instead of
+storing a value under the wrong key.  Arrays and labels are read by the loaders
+of the command line (:mod:`infolens.core.files`: same formats, same labels, same
+checks); checkpoints with ``torch.load(weights_only=True)``.  Nothing is unpickled.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from infolens.batch.manifest import import_callable
+from infolens.batch.manifest import file_digest, import_callable
 from infolens.core import optional
+from infolens.core.files import as_labels, load_array, load_labels
 from infolens.core.validation import InvalidParameterError
 
 __all__ = ["extract", "load_embeddings", "load_model", "load_probe", "load_task_input"]
@@ -26,68 +27,38 @@ _Z_KEYS = ("Z", "z", "embeddings", "X", "x")
 _Y_KEYS = ("Y", "y", "labels")
 
 
-def _read_checked(path, digest):
-    data = Path(path).read_bytes()
-    if digest is not None and hashlib.sha256(data).hexdigest() != digest:
+def _check_digest(path, digest):
+    """Refuse a file whose SHA-256 no longer matches the digest the manifest recorded."""
+    if digest is not None and file_digest(path) != digest:
         raise InvalidParameterError(
             f"File {path!r} changed after the manifest was read (its SHA-256 no longer "
             f"matches); run the batch again so the new contents get their own key."
         )
-    return data
 
 
-def _array_from_bytes(data, path, keys, what, required=True):
-    ext = Path(path).suffix.lower()
-    if ext == ".npy":
-        try:
-            return np.load(io.BytesIO(data), allow_pickle=False)
-        except ValueError as exc:
-            raise InvalidParameterError(
-                f"{what} file {path!r} cannot be read without pickle: {exc}"
-            ) from None
-    if ext == ".npz":
-        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-            names = archive.files
-            for key in keys:
-                if key in names:
-                    return archive[key]
-            if len(names) == 1 and required and keys is _Z_KEYS:
-                return archive[names[0]]
-            if not required:
-                return None
-            raise InvalidParameterError(
-                f"{what} archive {path!r} holds {names}; expected one of {list(keys)}."
-            )
-    if ext in (".csv", ".tsv", ".txt"):
-        text = data.decode("utf-8")
-        delimiter = "\t" if ext == ".tsv" else ","
-        lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-        try:
-            rows = [[float(c) for c in ln.split(delimiter)] for ln in lines]
-        except ValueError:
-            try:
-                rows = [[float(c) for c in ln.split(delimiter)] for ln in lines[1:]]
-            except ValueError:
-                rows = [ln.split(delimiter) for ln in lines[1:]]
-                return np.asarray(rows, dtype=str).squeeze()
-        arr = np.asarray(rows, dtype=np.float64)
-        return arr[:, 0] if arr.ndim == 2 and arr.shape[1] == 1 and keys is _Y_KEYS else arr
-    raise InvalidParameterError(
-        f"{what} file {path!r} has an unsupported extension; use .npy, .npz or .csv."
-    )
+def _read_checked(path, digest):
+    _check_digest(path, digest)
+    return Path(path).read_bytes()
 
 
 def load_embeddings(source):
-    """Return ``(Z, Y)`` for an embedding entry (``Y`` is None without labels)."""
+    """Return ``(Z, Y)`` for an embedding entry (``Y`` is None without labels).
+
+    Files are read by the loaders the command line uses
+    (:func:`infolens.core.files.load_array` / :func:`~infolens.core.files.load_labels`),
+    so a labels file means the same thing in a batch as in ``infolens dsmi``.
+    """
     path = source["embeddings"]
-    data = _read_checked(path, source.get("embeddings_sha256"))
-    Z = _array_from_bytes(data, path, _Z_KEYS, "Embeddings")
+    _check_digest(path, source.get("embeddings_sha256"))
+    Z = load_array(path, key=_Z_KEYS, what="embeddings")
     Y = None
     if source.get("labels"):
-        ydata = _read_checked(source["labels"], source.get("labels_sha256"))
-        Y = _array_from_bytes(ydata, source["labels"], _Y_KEYS, "Labels")
+        _check_digest(source["labels"], source.get("labels_sha256"))
+        Y = load_labels(source["labels"], key=_Y_KEYS, allow_2d=True)
     elif path.lower().endswith(".npz"):
-        Y = _array_from_bytes(data, path, _Y_KEYS, "Embeddings", required=False)
+        Y = load_array(path, key=_Y_KEYS, what="embeddings", optional_key=True)
+        if Y is not None:
+            Y = as_labels(Y, path, allow_2d=True)
     return Z, Y
 
 
@@ -103,9 +74,8 @@ def load_probe(path, digest=None):
     X : ndarray or list of str
     y : ndarray or None
     """
-    data = _read_checked(path, digest)
     if str(path).lower().endswith(".json"):
-        doc = json.loads(data.decode("utf-8"))
+        doc = json.loads(_read_checked(path, digest).decode("utf-8"))
         if not isinstance(doc, dict) or "inputs" not in doc:
             raise InvalidParameterError(
                 f"Probe file {path!r} must be a JSON object with 'inputs' (and optionally "
@@ -113,10 +83,11 @@ def load_probe(path, digest=None):
             )
         y = doc.get("labels")
         return list(doc["inputs"]), None if y is None else np.asarray(y)
-    X = _array_from_bytes(data, path, ("X", "x", "inputs"), "Probe")
+    _check_digest(path, digest)
+    X = load_array(path, key=("X", "x", "inputs"), what="probe")
     y = None
     if str(path).lower().endswith(".npz"):
-        y = _array_from_bytes(data, path, _Y_KEYS, "Probe", required=False)
+        y = load_array(path, key=_Y_KEYS, what="probe", optional_key=True)
     return X, y
 
 

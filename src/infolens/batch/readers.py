@@ -26,7 +26,7 @@ def _coerce_cell(value):
 
 def read_csv(path):
     """Entries of a CSV manifest (one task per row); no default measures."""
-    with open(path, newline="", encoding="utf-8") as fh:
+    with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(row for row in fh if not row.lstrip().startswith("#"))
         if not reader.fieldnames or "measure" not in reader.fieldnames:
             raise InvalidParameterError(
@@ -75,7 +75,7 @@ def read_yaml(path):
             "Reading a YAML manifest needs PyYAML: pip install 'infolens[dask]' (or pyyaml), "
             "or write the manifest as CSV."
         ) from None
-    with open(path, encoding="utf-8") as fh:
+    with open(path, encoding="utf-8-sig") as fh:
         try:
             doc = yaml.safe_load(fh)
         except yaml.YAMLError as exc:

@@ -2,16 +2,24 @@
 
 Supported formats (chosen by the file extension, case-insensitive):
 
-* ``.npy``: one array, read with ``numpy.load(allow_pickle=False)``, so object
-  arrays (which only pickle can restore) are refused;
+* ``.npy``: one array; object arrays (which only pickle can restore) are
+  refused;
 * ``.npz``: an archive of named arrays; ``key`` names the array, and may be
   omitted when the archive holds exactly one;
 * ``.csv`` / ``.tsv``: numeric text, comma- or tab-separated; a first row with
   a non-numeric cell followed by numeric rows is taken as a header and
-  skipped; lines starting with ``#`` and blank lines are ignored;
+  skipped; lines starting with ``#`` and blank lines are ignored; a labels
+  file may hold one column of class names;
 * ``.pt`` / ``.pth``: a torch tensor, or a dict of tensors chosen by ``key``,
   read with ``torch.load(weights_only=True)`` (torch's restricted loader that
   only rebuilds tensors and plain containers); needs PyTorch.
+
+Only regular files are read (a FIFO, a device or a directory is refused), the
+first bytes must match the extension (an ``.npz`` or torch file under a
+``.npy`` name is named as such), and the size an ``.npy`` header or ``.npz``
+member declares is checked against the bytes present and the memory the
+process may use *before* anything is read (:mod:`infolens.core.arrayfiles`).
+The command line and the batch runner read through the same functions.
 
 Every failure raises :class:`DataFileError` with one line that names the
 file, says what was expected and how to fix it.
@@ -23,25 +31,25 @@ stores): :class:`ClosesOnExit`, :func:`json_ready` and
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import pickle
 import warnings
 import zipfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from infolens.core import optional
-from infolens.core.validation import InvalidParameterError
+from infolens.core.arrayfiles import DataFileError, check_regular_file, read_npy, read_npz, sniff
+from infolens.core.memory import format_bytes, memory_budget
+from infolens.core.textfiles import read_text
 
 __all__ = [
     "ClosesOnExit",
     "DataFileError",
     "SUPPORTED_EXTENSIONS",
+    "as_labels",
     "json_ready",
     "load_array",
     "load_labels",
@@ -52,22 +60,17 @@ SUPPORTED_EXTENSIONS = (".npy", ".npz", ".csv", ".tsv", ".pt", ".pth")
 TORCH_PIN = "torch==2.13.0"
 
 
-class DataFileError(InvalidParameterError):
-    """A data file that cannot be read as a numeric array; the message is one line."""
-
-
 def _one_line(text):
     return " ".join(str(text).split())
 
 
 def _check_path(path, what):
-    p = Path(os.fspath(path)).expanduser()
-    if not p.exists():
-        raise DataFileError(
-            f"{what} file {str(p)!r} does not exist (looked in {os.getcwd()!r}). Check the path."
-        )
-    if p.is_dir():
-        raise DataFileError(f"{what} path {str(p)!r} is a directory; pass a file.")
+    try:
+        p = Path(os.fspath(path)).expanduser()
+    except TypeError:
+        raise DataFileError(f"{what} path must be a string or path-like; got "
+                            f"{type(path).__name__}.") from None
+    st = check_regular_file(p, what)
     ext = p.suffix.lower()
     if ext not in SUPPORTED_EXTENSIONS:
         raise DataFileError(
@@ -75,12 +78,23 @@ def _check_path(path, what):
             f"supported: {', '.join(SUPPORTED_EXTENSIONS)}. Save the array with np.save "
             f"(.npy) or np.savetxt (.csv)."
         )
-    return p, ext
+    return p, ext, st.st_size
 
 
-def _choose(names, key, p, what, kind):
-    """Pick the entry ``key`` of an archive/dict, or its only entry when ``key`` is None."""
+def _choose(names, key, p, what, kind, optional_key=False):
+    """Pick the entry ``key`` of an archive/dict, or its only entry when ``key`` is None.
+
+    A tuple ``key`` lists candidates: the first present wins; with none present the
+    result is None when ``optional_key``, else the only entry (or an error)."""
     listed = ", ".join(repr(n) for n in names) or "(none)"
+    if isinstance(key, tuple):
+        found = next((k for k in key if k in names), None)
+        if found is not None or optional_key:
+            return found
+        if len(names) == 1:
+            return names[0]
+        raise DataFileError(f"{what} file {str(p)!r} holds {listed}; expected one of "
+                            f"{', '.join(map(repr, key))}.")
     if key is not None:
         if key not in names:
             raise DataFileError(
@@ -105,110 +119,63 @@ def _pickle_refused(p, what, ext):
     )
 
 
-def _read_npy(p, what):
-    try:
-        return np.load(p, allow_pickle=False)
-    except ValueError as exc:
-        if "pickle" in str(exc).lower():
-            raise _pickle_refused(p, what, ".npy") from None
-        raise DataFileError(f"cannot read {what} file {str(p)!r} as .npy: "
-                            f"{_one_line(exc)}") from None
-    except (OSError, EOFError) as exc:
-        raise DataFileError(f"cannot read {what} file {str(p)!r} as .npy: "
-                            f"{_one_line(exc)}") from None
+def _wrong_format(p, what, ext, kind):
+    found = {"zip": "a zip archive (an .npz, or a file written by torch.save)",
+             "pickle": "a Python pickle", "npy": "a .npy array",
+             "other": "something other than NumPy data"}[kind]
+    fix = {"zip": "rename it to .npz (np.savez) or .pt (torch.save)",
+           "npy": "rename it to .npy"}.get(kind, "re-save it with np.save(path, array)")
+    return DataFileError(f"{what} file {str(p)!r} is not a plain numeric {ext} file: it holds "
+                         f"{found}; {fix}.")
 
 
-@contextmanager
-def _npz_errors(p, what, subject):
-    """Turn numpy's and zipfile's read errors into one-line ``DataFileError``s."""
-    try:
-        yield
-    except ValueError as exc:
-        if "pickle" in str(exc).lower():
-            raise _pickle_refused(p, what, ".npz") from None
-        raise DataFileError(f"cannot read {subject}: {_one_line(exc)}") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataFileError(f"cannot read {subject}: {_one_line(exc)}") from None
+def _read_npy(p, size, what):
+    kind = sniff(p)
+    if kind == "pickle":
+        raise _pickle_refused(p, what, ".npy")
+    if kind != "npy":
+        raise _wrong_format(p, what, ".npy", kind)
+    return read_npy(p, size, f"{what} file {str(p)!r}", _pickle_refused(p, what, ".npy"))
 
 
-def _read_npz(p, key, what):
-    with _npz_errors(p, what, f"{what} file {str(p)!r} as .npz"):
-        archive = np.load(p, allow_pickle=False)
-    if isinstance(archive, np.ndarray):  # a .npy saved under a .npz name
+def _read_npz(p, size, key, what, optional_key=False):
+    kind = sniff(p)
+    if kind == "npy":  # a .npy saved under a .npz name
         if key is not None:
             raise DataFileError(
                 f"{what} file {str(p)!r} holds a single array, not an archive; drop --key."
             )
-        return archive
-    with archive:
-        name = _choose(list(archive.files), key, p, what, "arrays")
-        with _npz_errors(p, what, f"array {name!r} of {what} file {str(p)!r}"):
-            return archive[name]
+        return _read_npy(p, size, what)
+    if kind == "pickle":
+        raise _pickle_refused(p, what, ".npz")
+    if kind != "zip":
+        raise _wrong_format(p, what, ".npz", kind)
+    return read_npz(p, lambda names: _choose(names, key, p, what, "arrays", optional_key),
+                    f"{what} file {str(p)!r}", _pickle_refused(p, what, ".npz"))
 
 
-def _parse_float(cell):
-    return float(cell.strip())
-
-
-def _is_numeric_row(row):
+def _torch_size_check(p, what):
+    kind = sniff(p)
+    if kind == "npy":
+        raise _wrong_format(p, what, p.suffix, kind)
+    if kind != "zip":
+        return
     try:
-        for cell in row:
-            _parse_float(cell)
-    except ValueError:
-        return False
-    return True
-
-
-def _read_text(p, ext, what):
-    delimiter = "\t" if ext == ".tsv" else ","
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
+        with zipfile.ZipFile(p) as zf:
+            need = sum(info.file_size for info in zf.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise DataFileError(f"cannot read {what} file {str(p)!r} as a torch file: "
+                            f"{_one_line(exc)[:160]}.") from None
+    budget = memory_budget()
+    if budget is not None and need > budget:
         raise DataFileError(
-            f"{what} file {str(p)!r} is not UTF-8 text; a {ext} file must hold numbers "
-            f"separated by {'tabs' if ext == '.tsv' else 'commas'}."
-        ) from None
-    rows = []  # (line number, cells)
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    for row in reader:
-        line = reader.line_num
-        if not row or all(not c.strip() for c in row) or row[0].lstrip().startswith("#"):
-            continue
-        rows.append((line, row))
-    if not rows:
-        raise DataFileError(f"{what} file {str(p)!r} holds no data rows.")
-    header = None
-    if not _is_numeric_row(rows[0][1]):
-        # A first row that is not numbers is a header when the next row is numbers.
-        if len(rows) > 1 and _is_numeric_row(rows[1][1]):
-            header = rows.pop(0)
-    width = len(rows[0][1])
-    if header is not None and len(header[1]) != width:
-        raise DataFileError(
-            f"{what} file {str(p)!r}: the header on line {header[0]} has {len(header[1])} "
-            f"columns but line {rows[0][0]} has {width}."
+            f"{what} file {str(p)!r} declares {format_bytes(need)} of tensors, more than the "
+            f"{format_bytes(budget)} this process may use; save a subset."
         )
-    out = np.empty((len(rows), width), dtype=np.float64)
-    for i, (line, row) in enumerate(rows):
-        if len(row) != width:
-            raise DataFileError(
-                f"{what} file {str(p)!r}: line {line} has {len(row)} columns, expected {width} "
-                f"(as on line {rows[0][0]}). Every row needs the same number of values."
-            )
-        try:
-            out[i] = [_parse_float(c) for c in row]
-        except ValueError:
-            col = next(j for j, c in enumerate(row) if not _is_numeric_row([c]))
-            name = f" ({header[1][col].strip()!r})" if header is not None else ""
-            raise DataFileError(
-                f"{what} file {str(p)!r}: non-numeric value {row[col].strip()!r} on line "
-                f"{line}, column {col + 1}{name}. {ext} input must be numbers only (one header "
-                f"row is allowed); encode categories as integers."
-            ) from None
-    return out
 
 
-def _read_torch(p, key, what):
+def _read_torch(p, key, what, optional_key=False):
+    _torch_size_check(p, what)
     try:
         torch = optional.torch(f"reading {what} file {str(p)!r}")
     except ImportError:
@@ -237,15 +204,22 @@ def _read_torch(p, key, what):
         names = [k for k in obj if isinstance(k, str)]
         if not names:
             raise DataFileError(f"{what} file {str(p)!r} holds a dict without string keys.")
-        name = _choose(names, key, p, what, "entries")
+        name = _choose(names, key, p, what, "entries", optional_key)
+        if name is None:
+            return None
         obj = obj[name]
-    elif key is not None:
+    elif key is not None and not isinstance(key, tuple):
         raise DataFileError(
             f"--key {key!r} was given but {what} file {str(p)!r} holds a single "
             f"{type(obj).__name__}, not a dict; drop --key."
         )
     if isinstance(obj, torch.Tensor):
-        t = obj.detach().cpu()
+        if obj.layout != torch.strided:
+            raise DataFileError(
+                f"{what} file {str(p)!r} holds a sparse tensor ({obj.layout}); save a dense one "
+                f"(torch.save(Z.to_dense(), path))."
+            )
+        t = obj.detach().cpu().resolve_conj().resolve_neg()
         if t.dtype in (torch.bfloat16, torch.float16):
             t = t.float()  # numpy has no bfloat16
         return t.numpy()
@@ -257,18 +231,23 @@ def _read_torch(p, key, what):
     )
 
 
-def load_array(path, *, key=None, what="embeddings"):
+def load_array(path, *, key=None, what="embeddings", optional_key=False):
     """Load a numeric array from a file.
 
     Parameters
     ----------
     path : str or path-like
         A ``.npy``, ``.npz``, ``.csv``, ``.tsv``, ``.pt`` or ``.pth`` file.
-    key : str, optional
+    key : str or tuple of str, optional
         Name of the array in a ``.npz`` archive or of the tensor in a dict
-        saved with ``torch.save``; optional when there is exactly one.
+        saved with ``torch.save``; optional when there is exactly one.  A
+        tuple lists candidate names (the first present is read; ignored for
+        single-array formats).
     what : str, default="embeddings"
         What the file holds, for error messages.
+    optional_key : bool, default=False
+        With a tuple ``key``: return None when an archive holds none of the
+        candidates (instead of its only array, or an error).
 
     Returns
     -------
@@ -280,25 +259,34 @@ def load_array(path, *, key=None, what="embeddings"):
     Raises
     ------
     DataFileError
-        Missing file, unsupported extension, unreadable or pickle-only
-        content, or a key that is missing or needed.
+        Missing file, a path that is not a regular file (directory, FIFO,
+        device), unsupported extension, content of another format than the
+        extension says, a truncated file, an array larger than the memory
+        the process may use (checked before reading), pickle-only content,
+        or a key that is missing or needed.
     """
-    p, ext = _check_path(path, what)
-    if key is not None and ext not in (".npz", ".pt", ".pth"):
+    p, ext, size = _check_path(path, what)
+    if isinstance(key, tuple):
+        if ext not in (".npz", ".pt", ".pth"):
+            key = None
+    elif key is not None and ext not in (".npz", ".pt", ".pth"):
         raise DataFileError(
             f"--key {key!r} applies to .npz, .pt and .pth files only; {str(p)!r} is {ext}. "
             f"Drop --key."
         )
     try:
         if ext == ".npy":
-            return _read_npy(p, what)
+            return _read_npy(p, size, what)
         if ext == ".npz":
-            return _read_npz(p, key, what)
+            return _read_npz(p, size, key, what, optional_key)
         if ext in (".csv", ".tsv"):
-            return _read_text(p, ext, what)
-        return _read_torch(p, key, what)
+            return read_text(p, size, ext, what)
+        return _read_torch(p, key, what, optional_key)
     except PermissionError:
         raise DataFileError(f"{what} file {str(p)!r} cannot be read (permission denied).") \
+            from None
+    except OSError as exc:
+        raise DataFileError(f"cannot read {what} file {str(p)!r}: {_one_line(exc)[:160]}.") \
             from None
 
 
@@ -323,7 +311,12 @@ def load_labels(path, *, key=None, allow_2d=False):
         than as a continuous scalar; pass ``y_kind="scalar"`` to bin such
         values instead.
     """
-    Y = load_array(path, key=key, what="labels")
+    return as_labels(load_array(path, key=key, what="labels"), path, allow_2d)
+
+
+def as_labels(Y, path, allow_2d=False):
+    """A loaded reference array as :func:`load_labels` returns it (``path`` for messages):
+    one column flattened, whole-number floats cast to int64, other shapes refused."""
     p = str(path)
     if Y.ndim == 2 and Y.shape[1] == 1:
         Y = Y[:, 0]
