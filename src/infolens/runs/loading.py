@@ -10,20 +10,106 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import OrderedDict
 
 import numpy as np
 
+from infolens.core.files import write_json_atomic
 from infolens.core.validation import InvalidParameterError
-from infolens.runs.runlog import read_runlog
+from infolens.runs.lock import process_rank
+from infolens.runs.runlog import RunLog, read_runlog
 
-__all__ = ["OVERHEAD", "RUNLOG_NAME", "SETTINGS_NAME", "Run", "by_group", "final_values",
-           "find_runs", "layer_names", "load_run", "measure_names", "seed_band", "split_variant"]
+__all__ = ["OVERHEAD", "RESUME_MODES", "RUNLOG_NAME", "SETTINGS_NAME", "Run", "by_group",
+           "final_values", "find_runs", "layer_names", "load_run", "measure_names", "open_run",
+           "seed_band", "split_variant"]
 
 #: The files of a run folder, and the measure under which the monitor logs its own time (s).
 RUNLOG_NAME = "runlog.jsonl"
 SETTINGS_NAME = "settings.json"
 OVERHEAD = "monitor_overhead_s"
+RESUME_MODES = ("auto", True, False)
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def _comparable(settings):
+    """Settings as JSON would store them, object addresses (``<... at 0x7f..>``) removed."""
+    text = json.dumps(settings, sort_keys=True, default=str)
+    return json.loads(_ADDRESS.sub("", text))
+
+
+def _read_settings(path):
+    try:
+        with open(path, encoding="utf-8") as fh:
+            settings = json.load(fh)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidParameterError(
+            f"{path} cannot be read as run settings ({type(exc).__name__}: "
+            f"{' '.join(str(exc).split())[:120]}); repair or remove it."
+        ) from None
+    if not isinstance(settings, dict):
+        raise InvalidParameterError(f"{path} must hold a JSON object of run settings; got a "
+                                    f"{type(settings).__name__}.")
+    return settings
+
+
+def open_run(run_dir, settings, *, resume="auto", fsync=True, rank=None):
+    """Open the run log of ``run_dir`` for writing, with its ``settings.json``.
+
+    A used folder is never silently taken over by a different run: its log
+    would skip every new row whose (epoch, step, layer, measure) it already
+    holds, and the new settings would describe the old values.
+
+    Parameters
+    ----------
+    run_dir : str or os.PathLike
+    settings : dict
+        What ``settings.json`` records about the run.
+    resume : {"auto", True, False}, default="auto"
+        ``"auto"``: a folder without rows starts a new run; a folder whose
+        log has rows is resumed (a restart from a checkpoint) only when its
+        ``settings.json`` equals ``settings``, and refused otherwise.
+        ``True``: continue the folder's run whatever its settings (they are
+        replaced by ``settings``).  ``False``: refuse a folder that holds rows.
+    fsync : bool, default=True
+    rank : int, optional
+        Data-parallel rank; default :func:`infolens.runs.lock.process_rank`.
+        Only rank 0 writes: other ranks get None (keep rows in memory).
+
+    Returns
+    -------
+    RunLog or None
+    """
+    if resume not in RESUME_MODES:
+        raise InvalidParameterError(f"resume must be 'auto', True or False; got {resume!r}.")
+    if (process_rank() if rank is None else rank) != 0:
+        return None
+    folder = os.fspath(run_dir)
+    spath = os.path.join(folder, SETTINGS_NAME)
+    log = RunLog(os.path.join(folder, RUNLOG_NAME), fsync=fsync)
+    try:
+        old = _read_settings(spath) if len(log) and os.path.exists(spath) else None
+        if len(log) and resume is False:
+            raise InvalidParameterError(
+                f"Run folder {folder} already holds a run ({len(log)} rows); pass resume=True "
+                f"to continue it, or give a new run_dir."
+            )
+        if len(log) and resume == "auto" and old is not None:
+            old, new = _comparable(old), _comparable(settings)
+            changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+            if changed:
+                shown = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}"
+                                  for k in changed[:3])[:300]
+                raise InvalidParameterError(
+                    f"Run folder {folder} holds a run ({len(log)} rows) with other settings "
+                    f"({shown}); a new run needs a new run_dir (resume=True continues the old "
+                    f"run instead)."
+                )
+        write_json_atomic(spath, settings)
+    except BaseException:
+        log.close()
+        raise
+    return log
 
 
 class Run:
@@ -73,13 +159,12 @@ class Run:
 def load_run(path):
     """Read one run folder (``runlog.jsonl`` and, if present, ``settings.json``)."""
     log = os.path.join(path, RUNLOG_NAME)
+    if os.path.isdir(log):
+        raise InvalidParameterError(f"{log} is a directory; a run log is a file.")
     if not os.path.isfile(log):
         raise FileNotFoundError(f"{path} holds no {RUNLOG_NAME}; is it a monitor run folder?")
-    settings = {}
     spath = os.path.join(path, SETTINGS_NAME)
-    if os.path.isfile(spath):
-        with open(spath, encoding="utf-8") as fh:
-            settings = json.load(fh)
+    settings = _read_settings(spath) if os.path.exists(spath) else {}
     return Run(os.fspath(path), settings, read_runlog(log))
 
 
@@ -102,7 +187,7 @@ def find_runs(paths):
         p = os.fspath(p)
         if not os.path.exists(p):
             raise FileNotFoundError(f"no such run folder: {p}")
-        if os.path.isfile(os.path.join(p, RUNLOG_NAME)):
+        if os.path.exists(os.path.join(p, RUNLOG_NAME)):
             runs.append(load_run(p))
             continue
         found = sorted(os.path.dirname(os.path.join(root, RUNLOG_NAME))

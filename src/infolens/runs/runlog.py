@@ -12,6 +12,12 @@ log:
   whose key is already logged.  A run restarted from its last checkpoint
   therefore ends with exactly the rows of an uninterrupted run: nothing is
   duplicated, and the records after the checkpoint are written again.
+
+One process writes a log at a time: :class:`RunLog` holds a lock file
+(``runlog.jsonl.lock``, with the writer's host and process id) while it is
+open, and a second writer in another process is refused.  A lock left by a
+killed process (``kill -9``) on the same host is detected (its pid is no
+longer alive) and taken over.
 """
 
 from __future__ import annotations
@@ -20,9 +26,11 @@ import json
 import math
 import os
 import time
+import warnings
 
 from infolens.core.files import ClosesOnExit, json_ready
 from infolens.core.validation import InvalidParameterError
+from infolens.runs.lock import WriterLock
 
 __all__ = ["KEY_FIELDS", "RunLog", "read_runlog", "row_key"]
 
@@ -36,27 +44,101 @@ def row_key(row):
     return tuple(row[f] for f in KEY_FIELDS)
 
 
+def _no_constant(name):
+    raise ValueError(f"non-finite number {name}")
+
+
+def _unique_pairs(pairs):
+    out = {}
+    for k, v in pairs:
+        if k in out:
+            raise ValueError(f"field {k!r} appears twice")
+        out[k] = v
+    return out
+
+
+def _parse_record(line):
+    """The record of one line, or raise ValueError saying why it is not one."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8 text") from None
+    try:
+        row = json.loads(text, object_pairs_hook=_unique_pairs)
+    except json.JSONDecodeError as exc:
+        raise ValueError(exc.msg) from None
+    if not isinstance(row, dict):
+        raise ValueError(f"a JSON {type(row).__name__}, not a record")
+    missing = [f for f in REQUIRED_FIELDS if f not in row]
+    if missing:
+        raise ValueError(f"not a record (missing {', '.join(missing)})")
+    return row
+
+
+def _check_file(path):
+    if os.path.isdir(path):
+        raise InvalidParameterError(f"Run log path {os.fspath(path)} is a directory; a run log "
+                                    f"is a file (runlog.jsonl).")
+
+
 def _parse_lines(path):
-    """Complete records of a log and the byte length of its complete part."""
+    """Complete records of a log, the byte length of its complete part, the problems to report
+    (strings) and the error of a bad last line (None when it is fine).
+
+    A bad line before the last raises :class:`InvalidParameterError`; rows with a
+    non-finite value (NaN written by another tool) and rows repeating an earlier
+    key are left out and reported.
+    """
+    _check_file(path)
     with open(path, "rb") as fh:
         data = fh.read()
     end = data.rfind(b"\n") + 1  # bytes after the last newline are a cut record
-    rows = []
-    for number, line in enumerate(data[:end].splitlines(), start=1):
-        if not line.strip():
+    lines = [(n, line) for n, line in enumerate(data[:end].splitlines(), start=1)
+             if line.strip()]
+    rows, problems, tail_error, keys = [], [], None, set()
+    for i, (number, line) in enumerate(lines):
+        try:
+            row = _parse_record(line)
+        except ValueError as exc:
+            message = (f"Run log {os.fspath(path)} line {number} is {exc}" if "not" in str(exc)
+                       else f"Run log {os.fspath(path)} line {number} is corrupt ({exc})")
+            if i < len(lines) - 1:
+                raise InvalidParameterError(
+                    f"{message}; only the last line may be incomplete. Repair or remove that "
+                    f"line."
+                ) from None
+            tail_error = f"{message}. Remove that line."
+            continue
+        if not isinstance(row["value"], (int, float)) or not math.isfinite(row["value"]):
+            problems.append(f"line {number} has the value {row['value']!r} (left out)")
             continue
         try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise InvalidParameterError(
-                f"Run log {path} has a corrupt record on line {number} ({exc.msg}); only the "
-                f"last line may be incomplete. Repair or remove that line."
-            ) from None
-    return rows, end
+            key = row_key(row)
+            hash(key)
+        except TypeError:
+            problems.append(f"line {number} has a key field that is not a plain value")
+            continue
+        if key in keys:
+            problems.append(f"line {number} repeats the key {key} (the first is kept)")
+            continue
+        keys.add(key)
+        rows.append(row)
+    return rows, end, problems, tail_error
+
+
+def _report(path, problems):
+    if problems:
+        shown = "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more"
+                                            if len(problems) > 3 else "")
+        warnings.warn(f"Run log {os.fspath(path)}: {shown}.", RuntimeWarning, stacklevel=3)
 
 
 def read_runlog(path):
     """Read the complete records of a run log (a trailing partial line is ignored).
+
+    Rows with a non-finite value, rows repeating an earlier key and a last line
+    that is not a record (valid JSON of another shape, or not UTF-8) are left
+    out with a ``RuntimeWarning``; a bad line before the last raises.
 
     Parameters
     ----------
@@ -66,10 +148,19 @@ def read_runlog(path):
     Returns
     -------
     list of dict
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    InvalidParameterError
+        ``path`` is a directory, or a line before the last is not a record.
     """
     if not os.path.exists(path):
         raise FileNotFoundError(f"no run log at {path}")
-    return _parse_lines(path)[0]
+    rows, _, problems, tail_error = _parse_lines(path)
+    _report(path, problems + ([tail_error] if tail_error else []))
+    return rows
 
 
 class RunLog(ClosesOnExit):
@@ -96,13 +187,22 @@ class RunLog(ClosesOnExit):
         if folder:
             os.makedirs(folder, exist_ok=True)
         self.rows = []
-        if os.path.exists(self.path):
-            self.rows, end = _parse_lines(self.path)
-            if end != os.path.getsize(self.path):
-                with open(self.path, "r+b") as fh:
-                    fh.truncate(end)
-        self._keys = {row_key(r) for r in self.rows}
-        self._fh = open(self.path, "a", encoding="utf-8")
+        self._fh = None
+        self._lock = WriterLock(self.path + ".lock")
+        try:
+            if os.path.exists(self.path):
+                self.rows, end, problems, tail_error = _parse_lines(self.path)
+                if tail_error:
+                    raise InvalidParameterError(tail_error)
+                _report(self.path, problems)
+                if end != os.path.getsize(self.path):
+                    with open(self.path, "r+b") as fh:
+                        fh.truncate(end)
+            self._keys = {row_key(r) for r in self.rows}
+            self._fh = open(self.path, "a", encoding="utf-8")
+        except BaseException:
+            self._lock.release()
+            raise
 
     def __contains__(self, key):
         return tuple(key) in self._keys
@@ -158,3 +258,4 @@ class RunLog(ClosesOnExit):
         if self._fh is not None:
             self._fh.close()
             self._fh = None
+        self._lock.release()
