@@ -23,6 +23,7 @@ import os
 import time
 from dataclasses import dataclass, field
 
+from infolens.batch.claims import Claims
 from infolens.batch.tasks import run_task
 from infolens.core import optional
 from infolens.core.progress import Progress as _Progress
@@ -48,7 +49,12 @@ class BatchSummary:
     skipped : int
         Already stored as done before the run (not computed again).
     done, failed : int
-        Tasks finished in this run, by outcome.
+        Tasks (stored rows) finished in this run, by outcome; entries with
+        byte-identical inputs are computed once and each stored.
+    shared : int
+        Of ``done``, rows whose value another driver on the same store
+        computed (it held the task's claim) or that an earlier run stored
+        for an identical input.
     retried : int
         Extra attempts made after failures.
     remaining : int
@@ -63,6 +69,7 @@ class BatchSummary:
     skipped: int = 0
     done: int = 0
     failed: int = 0
+    shared: int = 0
     retried: int = 0
     remaining: int = 0
     stopped: str | None = None
@@ -76,7 +83,8 @@ class BatchSummary:
     def line(self):
         stopped = f" (stopped: {self.stopped})" if self.stopped else ""
         return (f"{self.engine}: {self.n_tasks} tasks, {self.skipped} already stored, "
-                f"{self.done} done, {self.failed} failed, {self.remaining} unfinished{stopped}, "
+                f"{self.done} done ({self.shared} shared), {self.failed} failed, "
+                f"{self.remaining} unfinished{stopped}, "
                 f"{self.retried} retries, {self.elapsed_s:.1f} s")
 
 
@@ -113,7 +121,7 @@ def _check_scheduler(address):
 def run_batch(tasks, store, *, engine="auto", scheduler=None, n_workers=2,
               threads_per_worker=1, blas_threads=1, max_attempts=3, timeout_s=None,
               stall_timeout_s=None, connect_timeout_s=30.0, progress=True, on_result=None,
-              client=None):
+              client=None, lease_s=60.0, poll_s=0.2):
     """Compute every task not yet stored and write each result once.
 
     Parameters
@@ -147,6 +155,13 @@ def run_batch(tasks, store, *, engine="auto", scheduler=None, n_workers=2,
         Called as ``on_result(task, outcome)`` after each stored outcome.
     client : distributed.Client, optional
         Use this client instead of creating one.
+    lease_s : float, default=60
+        Drivers running on one store at the same time share its tasks: each
+        claims a task before computing it; a claim lasts ``lease_s`` seconds
+        and is renewed while its driver lives (a killed driver's claims are
+        taken over at once on the same host, after ``lease_s`` elsewhere).
+    poll_s : float, default=0.2
+        How often a driver checks on tasks another driver holds.
 
     Returns
     -------
@@ -184,42 +199,80 @@ def run_batch(tasks, store, *, engine="auto", scheduler=None, n_workers=2,
 
     start = time.perf_counter()
     stored = store.done_keys()
-    todo = [t for t in tasks if t.key not in stored]
+    todo = [t for t in tasks if t.row_key not in stored]
+    groups = {}  # compute key -> the tasks (entries) that share it
+    for task in todo:
+        groups.setdefault(task.key, []).append(task)
     summary = BatchSummary(engine=engine, n_tasks=len(tasks), skipped=len(tasks) - len(todo))
     bar = Progress(len(todo), enabled=progress and bool(todo))
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
 
-    def finish(task, outcome, attempts):
-        store.record(task, outcome, attempts=attempts)
-        if outcome["status"] == "done":
-            summary.done += 1
-        else:
-            summary.failed += 1
-            summary.errors.append((task.key, outcome.get("error")))
-        bar.update(outcome["status"])
-        if on_result is not None:
-            on_result(task, outcome)
+    def store_all(key, outcome, attempts, shared=False):
+        for task in groups[key]:
+            store.record(task, outcome, attempts=attempts)
+            if outcome["status"] == "done":
+                summary.done += 1
+                summary.shared += shared
+            else:
+                summary.failed += 1
+                summary.errors.append((task.key, outcome.get("error")))
+            bar.update(outcome["status"])
+            if on_result is not None:
+                on_result(task, outcome)
 
-    if todo:
-        if engine == "sequential":
-            _run_sequential(todo, finish, summary, blas_threads, max_attempts, deadline)
-        else:
-            _run_dask(todo, finish, summary, engine=engine, scheduler=scheduler,
-                      client=client, n_workers=n_workers,
-                      threads_per_worker=threads_per_worker, blas_threads=blas_threads,
-                      max_attempts=max_attempts, deadline=deadline,
-                      connect_timeout_s=connect_timeout_s, stall_timeout_s=stall_timeout_s)
+    with Claims(store.path, lease_s=lease_s) as claims:
+        def take(key):
+            """True: claimed; False: another driver holds it; None: its value was already
+            stored (by another driver, or for an identical input) and is now copied."""
+            claimed = claims.claim(key)
+            if claimed is None:
+                store_all(key, store.done_outcome(key), 0, shared=True)
+            return claimed
+
+        def finish(task, outcome, attempts):
+            store_all(task.key, outcome, attempts)
+            claims.release(task.key)
+
+        waiting = list(groups)
+        while waiting and not summary.stopped:
+            if engine == "sequential":
+                later = _run_sequential([groups[k][0] for k in waiting], take, finish, summary,
+                                        blas_threads, max_attempts, deadline)
+            else:
+                taken = {k: take(k) for k in waiting}
+                mine = [k for k, v in taken.items() if v]
+                later = [k for k, v in taken.items() if v is False]
+                if mine:
+                    _run_dask([groups[k][0] for k in mine], finish, summary, engine=engine,
+                              scheduler=scheduler, client=client, n_workers=n_workers,
+                              threads_per_worker=threads_per_worker,
+                              blas_threads=blas_threads, max_attempts=max_attempts,
+                              deadline=deadline, connect_timeout_s=connect_timeout_s,
+                              stall_timeout_s=stall_timeout_s)
+            if later and later == waiting:  # all held by other drivers: wait for them
+                if deadline is not None and time.monotonic() > deadline:
+                    summary.stopped = "timeout"
+                time.sleep(poll_s)
+            waiting = later
+    if summary.stopped:
+        summary.remaining = len(todo) - summary.done - summary.failed
     bar.close()
     summary.elapsed_s = time.perf_counter() - start
     return summary
 
 
-def _run_sequential(todo, finish, summary, blas_threads, max_attempts, deadline):
-    for i, task in enumerate(todo):
+def _run_sequential(todo, take, finish, summary, blas_threads, max_attempts, deadline):
+    """Compute the tasks this driver can claim; returns the keys other drivers hold."""
+    later = []
+    for task in todo:
         if deadline is not None and time.monotonic() > deadline:
-            summary.remaining = len(todo) - i
             summary.stopped = "timeout"
-            return
+            return later
+        taken = take(task.key)
+        if not taken:
+            if taken is False:
+                later.append(task.key)
+            continue
         for attempt in range(1, max_attempts + 1):
             outcome = run_task(task.payload(), blas_threads)
             if outcome["status"] == "done" or attempt == max_attempts \
@@ -227,6 +280,7 @@ def _run_sequential(todo, finish, summary, blas_threads, max_attempts, deadline)
                 break
             summary.retried += 1
         finish(task, outcome, attempt)
+    return later
 
 
 def _task_key(task, attempt):

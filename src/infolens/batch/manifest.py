@@ -50,12 +50,12 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import json
 import math
 import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from infolens.batch.identity import canonical_json, entry_key, file_digest, plain
 from infolens.batch.readers import read_csv, read_yaml
 from infolens.batch.specs import (
     MeasureSpec,
@@ -72,6 +72,7 @@ __all__ = [
     "MeasureSpec",
     "Task",
     "canonical_json",
+    "entry_key",
     "file_digest",
     "import_callable",
     "load_manifest",
@@ -86,46 +87,6 @@ _ENTRY_KEYS = {
     "layer", "step", "epoch", "name", "accuracy", "measures", "meta",
 }
 _META_KEYS = ("name", "epoch", "step", "layer", "accuracy")
-_CHUNK = 1 << 20
-
-
-def canonical_json(obj):
-    """Serialise ``obj`` with sorted keys and no spaces (the identity of parameters)."""
-    return json.dumps(_plain(obj), sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
-def _plain(obj):
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, bool) or obj is None or isinstance(obj, str):
-        return obj
-    if isinstance(obj, numbers.Integral):
-        return int(obj)
-    if isinstance(obj, numbers.Real):
-        if not math.isfinite(obj):
-            raise InvalidParameterError(f"Manifest parameters must be finite numbers; got {obj!r}.")
-        return float(obj)
-    raise InvalidParameterError(
-        f"Manifest parameters must be numbers, strings, booleans, lists or mappings; got "
-        f"{type(obj).__name__} {obj!r}."
-    )
-
-
-def file_digest(path):
-    """SHA-256 hex digest of a file's bytes, or of a directory's files (names and bytes)."""
-    path = Path(path)
-    h = hashlib.sha256()
-    if path.is_dir():
-        for sub in sorted(p for p in path.rglob("*") if p.is_file()):
-            h.update(sub.relative_to(path).as_posix().encode() + b"\0")
-            h.update(file_digest(sub).encode())
-        return h.hexdigest()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(_CHUNK), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # ---------------------------------------------------------------- tasks
@@ -149,7 +110,11 @@ class Task:
         Paths (absolute) and their digests; what a worker needs to load the input.
     meta : dict
         ``name``, ``epoch``, ``step``, ``layer``, ``accuracy`` and free-form
-        ``meta`` from the manifest; stored with the result, not part of the key.
+        ``meta`` from the manifest; stored with the result.
+    entry : str
+        :func:`entry_key` of ``meta``: entries whose files are byte-identical
+        (a frozen layer at several steps) share ``key`` and are computed once,
+        but each keeps its own stored row, ``row_key``.
     """
 
     input_hash: str
@@ -158,10 +123,17 @@ class Task:
     params_json: str
     source: dict
     meta: dict = field(default_factory=dict)
+    entry: str = ""
 
     @property
     def key(self):
+        """What is computed: ``(input_hash, measure, params_json)``."""
         return (self.input_hash, self.measure, self.params_json)
+
+    @property
+    def row_key(self):
+        """What is stored: ``key`` plus the entry."""
+        return self.key + (self.entry,)
 
     def payload(self):
         """The picklable description a worker receives (plain dicts and strings)."""
@@ -237,6 +209,11 @@ def _resolve_path(value, base, role, where, allow_dir=False):
         raise InvalidParameterError(
             f"The {role} path {str(path)!r} in {where} is a directory; give a file."
         )
+    if not path.is_dir() and not path.is_file():  # a FIFO or a device would be read forever
+        raise InvalidParameterError(
+            f"The {role} path {str(path)!r} in {where} is not a regular file (a FIFO, socket "
+            f"or device); save the data to a file."
+        )
     return str(path)
 
 
@@ -301,7 +278,8 @@ def make_tasks(entries, measures=None, *, base_dir=".", where="manifest"):
     Returns
     -------
     list of Task
-        In entry order; a task whose key repeats an earlier one is dropped.
+        In entry order; a task whose ``row_key`` repeats an earlier one (the
+        same input, measure, parameters and metadata) is dropped.
     """
     base = Path(base_dir).resolve()
     defaults = parse_measures(measures, f"{where} (top level)")
@@ -343,7 +321,7 @@ def make_tasks(entries, measures=None, *, base_dir=".", where="manifest"):
                 f"{meta['accuracy']!r}."
             )
         if entry.get("meta") is not None:
-            meta["meta"] = _plain(entry["meta"])
+            meta["meta"] = plain(entry["meta"])
         for name, params in meas:
             spec = specs.get(name) or specs.setdefault(name, resolve_measure(name))
             check_params(spec, params, f"{label}, measure {name!r}")
@@ -353,9 +331,10 @@ def make_tasks(entries, measures=None, *, base_dir=".", where="manifest"):
                     f"Measure {name!r} needs a reference variable but {label} has no 'labels' "
                     f"file. Add labels: path/to/labels.npy (or store Z and Y in one .npz)."
                 )
-            task = Task(input_hash, name, _plain(params), canonical_json(params), source, meta)
-            if task.key not in seen:
-                seen.add(task.key)
+            task = Task(input_hash, name, plain(params), canonical_json(params), source, meta,
+                        entry_key(meta))
+            if task.row_key not in seen:
+                seen.add(task.row_key)
                 tasks.append(task)
     return tasks
 
@@ -370,14 +349,14 @@ def load_manifest(path):
     if not path.is_file():
         raise InvalidParameterError(f"Manifest {str(path)!r} does not exist or is not a file.")
     ext = path.suffix.lower()
-    if ext in (".yaml", ".yml"):
-        entries, measures = read_yaml(path)
-    elif ext == ".csv":
-        entries, measures = read_csv(path)
-    else:
+    if ext not in (".yaml", ".yml", ".csv"):
         raise InvalidParameterError(
             f"Manifest {str(path)!r} must end in .yaml, .yml or .csv; got "
             f"{path.suffix or '(none)'!r}."
         )
+    try:
+        entries, measures = (read_csv if ext == ".csv" else read_yaml)(path)
+    except UnicodeDecodeError:
+        raise InvalidParameterError(f"Manifest {str(path)!r} is not UTF-8 text.") from None
     tasks = make_tasks(entries, measures, base_dir=path.parent, where=str(path))
     return Manifest(str(path.resolve()), tasks)

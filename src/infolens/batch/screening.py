@@ -131,15 +131,16 @@ def screening_table(tasks, store):
         values[(row["input_hash"], row["measure"], row["params"])] = row["value"]
     table, index = [], {}
     for task in tasks:
-        if task.input_hash not in index:
-            index[task.input_hash] = len(table)
+        entry = (task.input_hash, task.entry)  # identical files, distinct entries: own rows
+        if entry not in index:
+            index[entry] = len(table)
             table.append({
                 "name": task.meta.get("name") or task.input_hash[:12],
                 "accuracy": task.meta.get("accuracy"),
                 "input_hash": task.input_hash,
                 "meta": dict(task.meta.get("meta") or {}),
             })
-        table[index[task.input_hash]][_measure_label(task.measure, task.params_json)] = \
+        table[index[entry]][_measure_label(task.measure, task.params_json)] = \
             values.get(task.key)
     return table
 

@@ -1,6 +1,10 @@
 """A results store that loses nothing: one SQLite file in WAL mode.
 
-One row per task key ``(input_hash, measure, params)``.  Only the process that
+One row per task: ``(input_hash, measure, params)`` says what is computed and
+``entry`` which manifest entry it belongs to, so entries with byte-identical
+files keep their own rows (step, layer, name, accuracy) while the value is
+computed once.  A ``claims`` table lets concurrent drivers share the work
+(:mod:`infolens.batch.claims`).  Only the process that
 submits the work writes (workers return their results to it), and each
 finished task is committed on its own, so a crash or a killed run keeps every
 result finished before it; running the same manifest again skips them.
@@ -22,23 +26,25 @@ import csv
 import datetime as _dt
 import functools
 import json
-import os
 import sqlite3
 from pathlib import Path
 
+from infolens.batch.claims import CLAIMS_SCHEMA
+from infolens.batch.export import check_export_path, export_runs
+from infolens.batch.identity import entry_key
 from infolens.core import optional
 from infolens.core.files import ClosesOnExit, json_ready
 from infolens.core.validation import InvalidParameterError
-from infolens.runs.runlog import RunLog
 
 __all__ = ["EXPORT_COLUMNS", "ResultStore", "check_export_path", "export_runs"]
 
-SCHEMA_VERSION = 1
-_SCHEMA = """
+SCHEMA_VERSION = 2
+_RESULTS = """
 CREATE TABLE IF NOT EXISTS results (
     input_hash      TEXT NOT NULL,
     measure         TEXT NOT NULL,
     params          TEXT NOT NULL,
+    entry           TEXT NOT NULL DEFAULT '',
     status          TEXT NOT NULL CHECK (status IN ('done', 'failed')),
     value           REAL,
     unit            TEXT,
@@ -56,10 +62,28 @@ CREATE TABLE IF NOT EXISTS results (
     elapsed_s       REAL,
     worker          TEXT,
     finished_at     TEXT NOT NULL,
-    PRIMARY KEY (input_hash, measure, params)
-);
-CREATE TABLE IF NOT EXISTS store_info (key TEXT PRIMARY KEY, value TEXT);
-"""
+    PRIMARY KEY (input_hash, measure, params, entry)
+)"""
+_SCHEMA = (_RESULTS + ";\nCREATE TABLE IF NOT EXISTS store_info (key TEXT PRIMARY KEY, "
+           "value TEXT);\n" + CLAIMS_SCHEMA)
+_COLUMNS = ("input_hash", "measure", "params", "entry", "status", "value", "unit",
+            "resolved_params", "details", "error", "attempts", "name", "epoch", "step", "layer",
+            "accuracy", "meta", "source", "elapsed_s", "worker", "finished_at")
+_META = ("name", "epoch", "step", "layer", "accuracy")
+
+
+def _guarded(method):
+    """Turn SQLite's errors in a store method into one clear message."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            raise InvalidParameterError(
+                f"The results store {str(self.path)!r} cannot be used (SQLite: {exc}); it is "
+                f"damaged or not an infolens store. Pass a new file with --store."
+            ) from None
+    return wrapper
 
 #: Column order of exports; the first six are what ``infolens report`` reads.
 EXPORT_COLUMNS = (
@@ -90,12 +114,17 @@ class ResultStore(ClosesOnExit):
                 "results.sqlite."
             )
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = None
         try:
             self._db = sqlite3.connect(str(self.path), timeout=timeout_s, isolation_level=None)
             mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             self._db.execute("PRAGMA synchronous=FULL")
+            self._check_or_migrate()
             self._db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, InvalidParameterError) as exc:
+            self.close()
+            if isinstance(exc, InvalidParameterError):
+                raise
             raise InvalidParameterError(
                 f"{str(self.path)!r} is not an infolens results store (SQLite said: {exc}). "
                 f"Pass a new file name with --store."
@@ -109,6 +138,50 @@ class ResultStore(ClosesOnExit):
             "INSERT OR IGNORE INTO store_info VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
         )
 
+    def _check_or_migrate(self):
+        """Refuse a database of something else; bring a version-1 store to version 2."""
+        tables = {r[0] for r in self._db.execute(
+            "SELECT name FROM sqlite_master WHERE type='table'")}
+        if not tables:
+            return
+        if "results" not in tables or "store_info" not in tables:
+            raise InvalidParameterError(
+                f"{str(self.path)!r} is an SQLite database of something else (tables: "
+                f"{', '.join(sorted(tables))[:200]}), not an infolens results store. Pass a "
+                f"new file name with --store."
+            )
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(results)")}
+        if columns == set(_COLUMNS):
+            return
+        if columns != set(_COLUMNS) - {"entry"}:
+            raise InvalidParameterError(
+                f"{str(self.path)!r} has a 'results' table with other columns than an infolens "
+                f"results store; pass a new file name with --store."
+            )
+        self._db.execute("BEGIN IMMEDIATE")
+        try:  # version 1: one row per computed key; give each row its entry
+            self._db.execute("ALTER TABLE results RENAME TO results_v1")
+            self._db.execute(_RESULTS)  # executescript would commit the transaction
+            self._db.row_factory = sqlite3.Row
+            for old in self._db.execute("SELECT * FROM results_v1").fetchall():
+                row = dict(old)
+                meta = {k: row[k] for k in _META}
+                if row["meta"] is not None:
+                    meta["meta"] = json.loads(row["meta"])
+                row["entry"] = entry_key(meta)
+                self._db.execute(f"INSERT INTO results ({','.join(_COLUMNS)}) VALUES "
+                                 f"({','.join('?' * len(_COLUMNS))})",
+                                 tuple(row[c] for c in _COLUMNS))
+            self._db.execute("DROP TABLE results_v1")
+            self._db.execute("INSERT OR REPLACE INTO store_info VALUES ('schema_version', ?)",
+                             (str(SCHEMA_VERSION),))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        finally:
+            self._db.row_factory = None
+
     # -- lifecycle
     def close(self):
         if self._db is not None:
@@ -116,19 +189,41 @@ class ResultStore(ClosesOnExit):
             self._db = None
 
     # -- queries
+    @_guarded
     def done_keys(self):
-        """Set of ``(input_hash, measure, params)`` with a finished value."""
+        """Set of ``(input_hash, measure, params, entry)`` (:attr:`Task.row_key`) with a
+        finished value."""
         cur = self._db.execute(
-            "SELECT input_hash, measure, params FROM results WHERE status='done'"
+            "SELECT input_hash, measure, params, entry FROM results WHERE status='done'"
         )
         return set(map(tuple, cur.fetchall()))
 
+    @_guarded
+    def done_outcome(self, key):
+        """The finished outcome of compute key ``(input_hash, measure, params)`` under any
+        entry, as :meth:`record` takes it, or None."""
+        self._db.row_factory = sqlite3.Row
+        try:
+            row = self._db.execute(
+                "SELECT * FROM results WHERE input_hash=? AND measure=? AND params=? AND "
+                "status='done' LIMIT 1", tuple(key)).fetchone()
+        finally:
+            self._db.row_factory = None
+        if row is None:
+            return None
+        return {"status": "done", **{k: row[k] for k in ("value", "unit", "resolved_params",
+                                                           "details", "elapsed_s", "worker")}}
+
+    @_guarded
     def status_of(self, key):
-        row = self._db.execute(
-            "SELECT status FROM results WHERE input_hash=? AND measure=? AND params=?", key
-        ).fetchone()
+        """Status of a row key (4-tuple) or of a compute key (3-tuple, any entry)."""
+        sql = "SELECT status FROM results WHERE input_hash=? AND measure=? AND params=?"
+        if len(key) == 4:
+            sql += " AND entry=?"
+        row = self._db.execute(sql + " ORDER BY status='done' DESC", tuple(key)).fetchone()
         return None if row is None else row[0]
 
+    @_guarded
     def rows(self, status=None):
         """All rows as dicts (``status`` filters to ``"done"`` or ``"failed"``)."""
         self._db.row_factory = sqlite3.Row
@@ -143,6 +238,7 @@ class ResultStore(ClosesOnExit):
         finally:
             self._db.row_factory = None
 
+    @_guarded
     def counts(self):
         """``{"done": n, "failed": m}``."""
         out = {"done": 0, "failed": 0}
@@ -150,10 +246,12 @@ class ResultStore(ClosesOnExit):
             out[status] = n
         return out
 
+    @_guarded
     def __len__(self):
         return self._db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
 
     # -- writes
+    @_guarded
     def record(self, task, outcome, *, attempts):
         """Store the outcome of one finished task (idempotent).
 
@@ -179,7 +277,7 @@ class ResultStore(ClosesOnExit):
             raise ValueError(f"unknown outcome status {status!r}")
         meta = task.meta
         row = (
-            task.input_hash, task.measure, task.params_json, status,
+            task.input_hash, task.measure, task.params_json, getattr(task, "entry", ""), status,
             outcome.get("value"), outcome.get("unit"),
             _json_or_none(outcome.get("resolved_params")), _json_or_none(outcome.get("details")),
             outcome.get("error"), int(attempts),
@@ -194,8 +292,8 @@ class ResultStore(ClosesOnExit):
         # A done row is final; a failed row may be replaced by a later success
         # (or by a newer failure with its newer error).
         cur = self._db.execute(
-            f"INSERT INTO results VALUES ({placeholders}) "
-            "ON CONFLICT (input_hash, measure, params) DO UPDATE SET "
+            f"INSERT INTO results ({','.join(_COLUMNS)}) VALUES ({placeholders}) "
+            "ON CONFLICT (input_hash, measure, params, entry) DO UPDATE SET "
             "status=excluded.status, value=excluded.value, unit=excluded.unit, "
             "resolved_params=excluded.resolved_params, details=excluded.details, "
             "error=excluded.error, attempts=results.attempts + excluded.attempts, "
@@ -230,80 +328,6 @@ class ResultStore(ClosesOnExit):
             pq.write_table(pa.table(columns), str(path))
             return len(rows)
         raise AssertionError(ext)  # check_export_path admits nothing else
-
-
-#: Batch measure names whose run-log names carry the reference variable, as the
-#: monitor writes them (``dsmi`` of labels is ``dsmi_y``).
-_RUNLOG_NAMES = {"dsmi": "dsmi_y", "csmi": "csmi_y", "asmi": "asmi_y"}
-
-
-def export_runs(store, folder, *, group_by="name"):
-    """Write the stored results as monitor run folders that ``infolens report`` reads.
-
-    One folder per value of ``group_by`` (the entries' ``name``; "batch"
-    when unnamed) with a ``runlog.jsonl`` (fields ``epoch``, ``step``,
-    ``layer``, ``measure``, ``value``, ``unit``, ``params``, ``input_hash``)
-    and a ``settings.json`` (``group`` and the x axis: ``step`` when every row
-    of the run has a step, else ``epoch``).  Only finished rows with a step
-    or an epoch are written: the report draws curves over training time.
-    ``dsmi``/``csmi``/``asmi`` are named ``dsmi_y``/... as the monitor names
-    them; a measure computed with parameters gets them as an ``@variant``.
-
-    Returns
-    -------
-    dict
-        ``{run_folder: number_of_rows}``.
-    """
-    folder = Path(folder)
-    runs = {}
-    for row in store.rows("done"):
-        if row["step"] is None and row["epoch"] is None:
-            continue
-        runs.setdefault(row.get(group_by) or "batch", []).append(row)
-    written = {}
-    for name, rows in runs.items():
-        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in str(name))
-        run_dir = folder / safe
-        run_dir.mkdir(parents=True, exist_ok=True)
-        unit = "step" if all(r["step"] is not None for r in rows) else "epoch"
-        with open(run_dir / "settings.json", "w", encoding="utf-8") as fh:
-            json.dump({"group": str(name), "schedule": {"unit": unit},
-                       "source": "infolens batch", "store": os.fspath(store.path)}, fh, indent=1)
-        log_path = run_dir / "runlog.jsonl"
-        if log_path.exists():
-            log_path.unlink()  # the store is the source of truth; rewrite the view
-        with RunLog(log_path, fsync=False) as log:
-            for r in rows:
-                measure = _RUNLOG_NAMES.get(r["measure"], r["measure"])
-                if r["params"] != "{}":
-                    measure += "@" + "".join(ch for ch in r["params"] if ch not in '{}"')
-                log.append({
-                    "epoch": r["epoch"], "step": r["step"], "layer": r["layer"],
-                    "measure": measure, "value": r["value"], "unit": r["unit"] or "",
-                    "params": json.loads(r["params"]), "input_hash": r["input_hash"],
-                })
-            written[str(run_dir)] = len(log)
-    return written
-
-
-def check_export_path(path):
-    """Check that ``path`` can be exported to (before a long run); returns it as a Path."""
-    path = Path(path).expanduser()
-    ext = path.suffix.lower()
-    if ext in (".parquet", ".pq"):
-        try:
-            optional.pyarrow_parquet()
-        except ImportError:
-            raise InvalidParameterError(
-                "Parquet export needs pyarrow, which is not installed: pip install pyarrow, "
-                "or export to .csv instead."
-            ) from None
-    elif ext != ".csv":
-        raise InvalidParameterError(
-            f"Cannot export to {str(path)!r}: the extension must be .csv or .parquet; got "
-            f"{path.suffix or '(none)'!r}."
-        )
-    return path
 
 
 def _json_or_none(obj):
