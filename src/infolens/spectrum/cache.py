@@ -3,7 +3,8 @@
 Entries are keyed by a SHA-256 content hash of the data (shape, dtype and
 bytes) and of every parameter that changes the result, and stored as ``.npz``
 files of plain arrays (read back with ``allow_pickle=False``: nothing is ever
-unpickled).  A writer saves to a temporary file in the cache directory and
+unpickled), each with its key, the key's parameters and a checksum that a read
+verifies (a bad entry is computed again, with a warning).  A writer saves to a temporary file in the cache directory and
 renames it into place with :func:`os.replace`, which is atomic on POSIX and
 Windows, so concurrent writers of the same key never leave a torn file: the
 last complete write wins and readers see either no entry or a whole one.
@@ -15,6 +16,7 @@ import hashlib
 import json
 import os
 import tempfile
+import warnings
 
 import numpy as np
 
@@ -43,13 +45,39 @@ def content_key(X, params):
     return h.hexdigest()
 
 
+def _checksum(arrays):
+    """SHA-256 of named arrays (names, dtypes, shapes and bytes), in name order."""
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        A = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}|{A.shape}|{A.dtype.str}|".encode())
+        h.update(memoryview(A).cast("B") if A.size else b"")
+    return h.hexdigest()
+
+
+def _params_json(params):
+    return json.dumps(params, sort_keys=True, default=str)
+
+
 class SpectrumCache:
     """A directory of cached results.
+
+    Each entry stores, next to its arrays, the key it was written under, the
+    key's parameters (when given) and a checksum of the arrays.  A read checks
+    all three and that every floating-point value is finite; an entry that
+    fails (corrupt, truncated, copied from another key, edited, holding NaN)
+    is a miss with a ``RuntimeWarning``, and the result is computed again and
+    rewritten.
 
     Parameters
     ----------
     directory : str or os.PathLike
         Created if missing.
+
+    Raises
+    ------
+    InvalidParameterError
+        ``directory`` is not a path, is a file, or cannot be created or written.
     """
 
     def __init__(self, directory):
@@ -61,38 +89,87 @@ class SpectrumCache:
                 f"{type(directory).__name__}. Pass e.g. cache_dir='~/.cache/infolens'."
             ) from None
         self.directory = os.path.expanduser(self.directory)
-        os.makedirs(self.directory, exist_ok=True)
+        shown = self.directory[:200]
+        if os.path.exists(self.directory) and not os.path.isdir(self.directory):
+            raise InvalidParameterError(
+                f"cache_dir {shown!r} is a file, not a directory; pass a directory path."
+            )
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+        except OSError as exc:
+            raise InvalidParameterError(
+                f"cache_dir {shown!r} cannot be created ({exc.strerror or exc}); pass a "
+                f"writable directory such as '~/.cache/infolens'."
+            ) from None
+        if not os.access(self.directory, os.W_OK | os.X_OK):
+            raise InvalidParameterError(
+                f"cache_dir {shown!r} is not writable; pass a writable directory."
+            )
         self.hits = 0
         self.misses = 0
 
     def path(self, key):
         return os.path.join(self.directory, f"{key}.npz")
 
-    def get(self, key):
-        """The stored arrays as a dict, or None on a miss (or an unreadable entry)."""
+    def _miss(self, key, why):
+        self.misses += 1
+        if why:
+            warnings.warn(f"Spectrum cache entry {self.path(key)} {why}; computing it again.",
+                          RuntimeWarning, stacklevel=3)
+        return None
+
+    def get(self, key, params=None):
+        """The stored arrays as a dict, or None on a miss.
+
+        An entry that exists but does not verify (see the class docstring)
+        is a miss with a ``RuntimeWarning``.  ``params``, when given, must
+        equal the parameters the entry was written with.
+        """
         path = self.path(key)
+        if not os.path.lexists(path):
+            return self._miss(key, None)
         try:
             with np.load(path, allow_pickle=False) as data:
                 out = {name: data[name] for name in data.files}
-        except (OSError, ValueError, KeyError, EOFError):
-            self.misses += 1
-            return None
+        except Exception as exc:  # zip, zlib, numpy and OS errors of a damaged entry
+            return self._miss(key, f"is unreadable ({type(exc).__name__})")
+        meta = {name: out.pop(name, None) for name in ("__key__", "__params__", "__checksum__")}
+        if meta["__checksum__"] is None or str(meta["__checksum__"]) != _checksum(out):
+            return self._miss(key, "fails its checksum (corrupt, or not written by infolens)")
+        if meta["__key__"] is None or str(meta["__key__"]) != key:
+            return self._miss(key, "was written under another key")
+        if params is not None and str(meta["__params__"]) != _params_json(params):
+            return self._miss(key, "was written with other parameters")
+        for name, A in out.items():
+            if A.dtype.kind in "fc" and not np.all(np.isfinite(A)):
+                return self._miss(key, f"holds non-finite values in {name!r}")
         self.hits += 1
         return out
 
-    def put(self, key, **arrays):
-        """Store ``arrays`` under ``key`` atomically (temporary file, then rename)."""
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=self.directory)
+    def put(self, key, params=None, **arrays):
+        """Store ``arrays`` under ``key`` atomically (temporary file, then rename), with the
+        key, ``params`` and a checksum.  A failed write is a ``RuntimeWarning``, not an error
+        (the result is still returned by the caller)."""
+        arrays = {k: np.asarray(v) for k, v in arrays.items()}
+        extra = {"__key__": np.asarray(key), "__checksum__": np.asarray(_checksum(arrays)),
+                 "__params__": np.asarray("" if params is None else _params_json(params))}
+        tmp = None
         try:
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=self.directory)
             with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **{k: np.asarray(v) for k, v in arrays.items()})
+                np.savez(fh, **arrays, **extra)
             os.replace(tmp, self.path(key))
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+            tmp = None
+        except OSError as exc:
+            warnings.warn(f"Could not write the spectrum cache entry {self.path(key)} "
+                          f"({exc.strerror or exc}); continuing without it.", RuntimeWarning,
+                          stacklevel=2)
+        finally:
+            if tmp is not None:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
 
 
 def cached_spectrum(directory, X, params, solve):
@@ -113,16 +190,17 @@ def cached_spectrum(directory, X, params, solve):
         return solve()
     cache = SpectrumCache(directory)
     key = content_key(X, params)
-    hit = cache.get(key)
-    if hit is not None:
+    hit = cache.get(key, params)
+    if hit is not None and {"values", "trivial_index", "precision",
+                            "error_estimate_bits"} <= set(hit):
         idx = int(hit["trivial_index"])
         est = float(hit["error_estimate_bits"])
         return Spectrum(hit["values"], None if idx < 0 else idx, str(hit["precision"]),
-                        None if np.isnan(est) else est)
+                        None if est < 0 else est)
     spectrum = solve()
-    cache.put(key, values=spectrum.values,
+    cache.put(key, params, values=spectrum.values,
               trivial_index=-1 if spectrum.trivial_index is None else spectrum.trivial_index,
               precision=spectrum.precision,
-              error_estimate_bits=np.nan if spectrum.error_estimate_bits is None
+              error_estimate_bits=-1.0 if spectrum.error_estimate_bits is None
               else spectrum.error_estimate_bits)
     return spectrum
