@@ -196,7 +196,8 @@ def test_dse_plain_output_matches_python_api(data, capsys):
     assert code == 0 and err == ""
     expected = infolens.dse(Z, return_result=True)
     assert out.startswith(f"DSE = {expected.value:.4f} bits (sigma=")
-    assert "median" in out and "t=1" in out and "N=60" in out
+    # the default bandwidth rule is whatever the API reports (it was "median")
+    assert f"{expected.params['sigma_rule']}" in out and "t=1" in out and "N=60" in out
 
 
 def test_dsmi_json_output(data, capsys):
@@ -209,7 +210,8 @@ def test_dsmi_json_output(data, capsys):
     assert payload["measure"] == "dsmi" and payload["unit"] == "nats"
     assert payload["value"] == pytest.approx(expected, abs=1e-12)
     assert payload["params"]["t"] == 2 and payload["params"]["random_state"] == 3
-    assert payload["params"]["sigma_rule"] == "median" and payload["params"]["sigma"] > 0
+    rule = infolens.dsmi(Z, y, t=2, return_result=True).params["sigma_rule"]  # was "median"
+    assert payload["params"]["sigma_rule"] == rule and payload["params"]["sigma"] > 0
     assert "eigenvalues" not in payload
     assert payload["input"]["n_samples"] == 60
 
@@ -404,7 +406,8 @@ def test_demo_table_on_digits():
         assert abs(shuffled) < 0.05
         assert 0 < by_name["DSE(pixels)"][setting][0].value <= np.log2(1797) + 1e-9
     assert by_name["DSE(pixels)"]["reference"][0].params["sigma"] == 10.0
-    assert by_name["DSE(pixels)"]["scale-aware"][0].params["sigma_rule"] == "median"
+    default_rule = infolens.dse(np.eye(4), return_result=True).params["sigma_rule"]
+    assert by_name["DSE(pixels)"]["scale-aware"][0].params["sigma_rule"] == default_rule
     for name in by_name:
         assert name in text
     assert text.count(" bits ") >= 12 and " s" in text
@@ -425,3 +428,32 @@ def test_slq_method_prints_standard_error_and_interval(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["dse", str(tmp_path / "big.npy"), "--method", "nope"])
     assert exc.value.code == 2 and "'slq'" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- batch table
+def test_batch_prints_a_results_table_and_json(tmp_path, capsys, monkeypatch):
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(30, 3))
+    np.save(tmp_path / "a.npy", Z)
+    (tmp_path / "m.csv").write_text("embeddings,measure,name\na.npy,dse,first\n")
+    monkeypatch.chdir(tmp_path)
+    argv = ["batch", "m.csv", "--engine", "sequential", "--store", "s.sqlite", "--quiet"]
+    code, out, err = _run(argv, capsys)
+    assert code == 0, err
+    header, row = out.strip().splitlines()[-2:]
+    assert header.split()[:4] == ["name", "layer", "step", "measure"]
+    assert row.split()[0] == "first" and f"{infolens.dse(Z):.4f}" in row and "done" in row
+    code, out, err = _run(argv + ["--json"], capsys)
+    assert code == 0 and "1 already stored" in err
+    rows = json.loads(out)
+    assert rows[0]["value"] == pytest.approx(infolens.dse(Z)) and rows[0]["status"] == "done"
+
+
+def test_unknown_batch_measure_lists_only_measures(tmp_path, capsys, monkeypatch):
+    np.save(tmp_path / "a.npy", np.zeros((5, 2)))
+    (tmp_path / "m.csv").write_text("embeddings,measure\na.npy,set_progress\n")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _run(["batch", "m.csv", "--engine", "sequential"], capsys)
+    assert code == 2 and "Known measures:" in err
+    known = err.split("Known measures:")[1]
+    assert "dse" in known and "set_progress" not in known and "list_methods" not in known

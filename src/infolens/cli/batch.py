@@ -10,12 +10,15 @@ measure.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from infolens.batch import ResultStore, load_manifest, run_batch
 from infolens.batch.screening import format_correlations, screening_table, write_screening_outputs
 from infolens.batch.store import check_export_path, export_runs
 from infolens.cli.errors import CLIError
+from infolens.cli.output import emit, text_table
+from infolens.core.files import json_ready
 
 __all__ = ["add_parser"]
 
@@ -79,6 +82,22 @@ def _add_engine_options(p):
     p.add_argument("--store", default="results.sqlite", metavar="PATH",
                    help="SQLite results store (default: %(default)s)")
     p.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
+    p.add_argument("--json", action="store_true",
+                   help="print the results as JSON on stdout (the run summary goes to stderr)")
+    p.set_defaults(requires=_extras)
+
+
+def _extras(args):
+    """The optional packages this run needs: Dask for a cluster, PyYAML for YAML manifests,
+    matplotlib for the screening plots."""
+    needs = []
+    if str(args.manifest).lower().endswith((".yaml", ".yml")):
+        needs.append(("yaml", "dask", "reading a YAML manifest"))
+    if args.engine in ("dask", "local") or args.scheduler:
+        needs.append(("dask", "dask", f"--engine {args.engine if not args.scheduler else 'dask'}"))
+    if args.command == "screen":
+        needs.append(("matplotlib", "plot", "the screening plots"))
+    return needs
 
 
 def add_parser(subparsers):
@@ -129,12 +148,12 @@ def _run(args):
             blas_threads=args.blas_threads, max_attempts=args.retries + 1,
             timeout_s=args.timeout, stall_timeout_s=args.stall_timeout,
             connect_timeout_s=args.connect_timeout,
-            progress=not args.no_progress,
+            progress=not (args.no_progress or args.quiet),
         )
     except BaseException:
         store.close()
         raise
-    print(summary.line())
+    print(summary.line(), file=sys.stderr if args.json else sys.stdout)
     for key, error in summary.errors[:5]:
         print(f"  failed {key[1]} {key[2]} on {key[0][:12]}: {error}", file=sys.stderr)
     if len(summary.errors) > 5:
@@ -142,16 +161,49 @@ def _run(args):
     return manifest, store, summary
 
 
+def _results(manifest, store):
+    """One row per task of ``manifest``: entry, layer, step, measure, value, unit, status."""
+    stored = {(r["input_hash"], r["measure"], r["params"], r["entry"]): r for r in store.rows()}
+    rows = []
+    for task in manifest.tasks:
+        row = stored.get((task.input_hash, task.measure, task.params_json, task.entry), {})
+        rows.append({"name": task.meta.get("name") or task.input_hash[:12],
+                     "layer": task.meta.get("layer"), "step": task.meta.get("step"),
+                     "measure": task.measure, "params": task.params,
+                     "value": row.get("value"), "unit": row.get("unit"),
+                     "status": row.get("status") or "unfinished", "error": row.get("error")})
+    return rows
+
+
+def _cell(value, digits=4):
+    if value is None:
+        return "-"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def _print_results(rows, as_json):
+    if as_json:
+        return emit(json.dumps(rows, indent=2, default=json_ready))
+    if not rows:
+        return 0
+    return emit(text_table(
+        ["name", "layer", "step", "measure", "value", "unit", "status"],
+        [[_cell(r[k]) for k in ("name", "layer", "step", "measure", "value", "unit", "status")]
+         for r in rows]))
+
+
 def _batch(args):
     manifest, store, summary = _run(args)
     with store:
+        _print_results(_results(manifest, store), args.json)
         for path in args.export:
             n = store.export(path)
-            print(f"exported {n} rows to {path}")
+            print(f"exported {n} rows to {path}", file=sys.stderr if args.json else sys.stdout)
         if args.export_runs:
             runs = export_runs(store, args.export_runs)
             print(f"wrote {len(runs)} run folder(s) with {sum(runs.values())} rows under "
-                  f"{args.export_runs} (view with: infolens report {args.export_runs} --out DIR)")
+                  f"{args.export_runs} (view with: infolens report {args.export_runs} --out DIR)",
+                  file=sys.stderr if args.json else sys.stdout)
     return 0 if summary.failed == 0 and summary.remaining == 0 else 1
 
 
@@ -160,6 +212,17 @@ def _screen(args):
     with store:
         table = screening_table(manifest, store)
     out = write_screening_outputs(table, args.out, n_boot=args.n_boot)
-    print(format_correlations(out["rows"]))
-    print(f"wrote {out['table']}, {out['correlations']} and {len(out['plots'])} plot(s)")
+    if args.json:
+        emit(json.dumps({"table": table, "correlations": out["rows"]}, indent=2,
+                        default=json_ready))
+    else:
+        measures = [k for k in (table[0] if table else {})
+                    if k not in ("name", "accuracy", "input_hash", "meta")]
+        emit(text_table(["name", "accuracy"] + measures,
+                        [[_cell(r.get(k)) for k in ["name", "accuracy"] + measures]
+                         for r in table]))
+        print()
+        print(format_correlations(out["rows"]))
+    print(f"wrote {out['table']}, {out['correlations']} and {len(out['plots'])} plot(s)",
+          file=sys.stderr if args.json else sys.stdout)
     return 0 if summary.failed == 0 and summary.remaining == 0 else 1

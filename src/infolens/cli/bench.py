@@ -99,7 +99,7 @@ def add_parser(subparsers):
               infolens bench accuracy --quick --out bench-out
               infolens bench accuracy --n 5000 --seeds 0 1 2 --out bench-out --strict
             writes DIR/accuracy.md (requirements, then tables), DIR/accuracy.json and
-            DIR/accuracy.png; prints one [ok]/[FAIL] line per requirement of issue 4.
+            DIR/accuracy.png; prints one [ok]/[FAIL] line per accuracy requirement.
             """),
     )
     acc.add_argument("--n", type=_positive_int, default=None,
@@ -110,7 +110,9 @@ def add_parser(subparsers):
                      help="skip MINE / NWJ / InfoNCE (they need torch)")
     acc.add_argument("--strict", action="store_true",
                      help="exit with status 1 if a requirement does not hold")
-    acc.set_defaults(func=_accuracy)
+    acc.set_defaults(func=_accuracy, requires=lambda args: [
+        ("matplotlib", "plot", "infolens bench accuracy (its plot)")] + (
+        [] if args.no_neural else [("torch", "torch", "MINE/NWJ/InfoNCE (or pass --no-neural)")]))
 
     pap = sub.add_parser(
         "paper", parents=[common],
@@ -127,7 +129,9 @@ def add_parser(subparsers):
     pap.add_argument("--n-blobs", type=_positive_int, default=None, metavar="N",
                      help="points in experiment C (default 5000, or 600 with --quick)")
     pap.add_argument("--no-mine", action="store_true", help="skip MINE in experiment C")
-    pap.set_defaults(func=_paper)
+    pap.set_defaults(func=_paper, requires=lambda args: [
+        ("matplotlib", "plot", "infolens bench paper (its plot)")] + (
+        [] if args.no_mine else [("torch", "torch", "MINE in experiment C (or pass --no-mine)")]))
 
     def _no_sub(args):
         bench.print_help()

@@ -13,39 +13,48 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import textwrap
 
 import numpy as np
 
 from infolens.cli.errors import CLIError
-from infolens.cli.options import FORMATS, add_measure_options, dest, summary
+from infolens.cli.options import (
+    FORMATS,
+    add_measure_options,
+    dest,
+    measure_extras,
+    method_option_values,
+    summary,
+)
+from infolens.cli.output import STDIN, StandardInput, csv_rows, display_name, emit, table_rows
 from infolens.core.files import load_array, load_labels
+from infolens.core.threads import choose_threads
 from infolens.core.validation import InvalidParameterError
 from infolens.registry import list_methods
 
-__all__ = ["add_parser", "summary_line"]
+__all__ = ["add_parser", "details_text", "run_measure", "summary_line"]
 
 
 # --------------------------------------------------------------------------- running
-def _load_embeddings(args):
-    Z = load_array(args.file, key=args.key, what="embeddings")
+def _load_embeddings(path, args):
+    Z = load_array(path, key=args.key, what="embeddings")
     if args.flatten and Z.ndim > 2:
         Z = Z.reshape(Z.shape[0], -1)
     elif Z.ndim > 2:
         raise CLIError(
-            f"embeddings file {args.file!r} holds an array of shape {Z.shape}; a 2-D array "
-            f"(n_samples, n_features) is expected. Pass --flatten to flatten the trailing axes."
+            f"embeddings file {display_name(path)!r} holds an array of shape {Z.shape}; a 2-D "
+            f"array (n_samples, n_features) is expected. Pass --flatten to flatten the "
+            f"trailing axes."
         )
     return Z
 
 
-def _load_reference(args, info):
+def _load_reference(path, args, info):
     y_kind = getattr(args, dest("y_kind"), "auto")
     rows = y_kind in ("vector", "continuous") or (y_kind == "auto"
                                                   and "vector" not in info.y_kinds)
-    return load_labels(args.labels, key=args.labels_key, allow_2d=rows)
+    return load_labels(path, key=args.labels_key, allow_2d=rows)
 
 
 def _format_sigma(params):
@@ -56,8 +65,8 @@ def _format_sigma(params):
     return f"sigma={sigma:.4g}" + (f" {rule}" if rule else "")
 
 
-def summary_line(result, n_samples):
-    """``DSE = 4.2314 bits (sigma=3.21 median, t=1, N=1797)`` for a :class:`Result`."""
+def details_text(result, n_samples):
+    """``sigma=3.21 median, t=1, N=1797`` for a :class:`Result`: the parameters that matter."""
     p = result.params
     parts = []
     sigma = _format_sigma(p)
@@ -85,30 +94,51 @@ def summary_line(result, n_samples):
         parts.append(f"s.e. {se:.2g}, 95% interval [{low:.4f}, {high:.4f}]")
     if p.get("preset") == "dse-dsmi":
         parts.append("preset dse-dsmi")
-    return f"{result.measure.upper()} = {result.value:.4f} {result.unit} ({', '.join(parts)})"
+    return ", ".join(parts)
 
 
-def _payload(result, args, info, n_samples):
+def summary_line(result, n_samples):
+    """``DSE = 4.2314 bits (sigma=3.21 median, t=1, N=1797)`` for a :class:`Result`."""
+    return (f"{result.measure.upper()} = {result.value:.4f} {result.unit} "
+            f"({details_text(result, n_samples)})")
+
+
+def _payload(row, args, info):
+    path, result, n_samples = row
     out = result.to_dict()
     if not getattr(args, "eigenvalues", False):
         out.pop("eigenvalues", None)
     # Per-sample group codes are as long as the data; the labels file already holds them.
     if isinstance(out.get("details"), dict):
         out["details"].pop("partition", None)
-    out["input"] = {"file": args.file, "key": args.key, "n_samples": n_samples}
+    out["input"] = {"file": display_name(path), "key": args.key, "n_samples": n_samples}
     if info.needs_reference:
-        out["input"].update(labels=args.labels, labels_key=args.labels_key)
+        out["input"].update(labels=display_name(args.labels), labels_key=args.labels_key)
     return out
 
 
-def _run(args):
-    info = args.measure
-    Z = _load_embeddings(args)
-    positional = [Z] + ([_load_reference(args, info)] if info.needs_reference else [])
+def _output_format(args):
+    chosen = args.format or ("json" if args.json else "table")
+    if args.json and chosen != "json":
+        raise CLIError(f"--json and --format {args.format} disagree; pass one of them.")
+    if getattr(args, "eigenvalues", False) and chosen != "json":
+        raise CLIError("--eigenvalues adds the eigenvalues to JSON output; add --json "
+                       "(or --format json), or drop --eigenvalues.")
+    return chosen
+
+
+def _kwargs(args, info):
     kwargs = {name: getattr(args, dest(name)) for name in info.parameters
               if name != "return_result" and name not in info.renamed}
+    flags = method_option_values(args)
+    if flags:
+        kwargs["method_options"] = {**(kwargs.get("method_options") or {}), **flags}
+    return kwargs
+
+
+def _compute(info, positional, kwargs):
     try:
-        result = info.func(*positional, return_result=True, **kwargs)
+        return info.func(*positional, return_result=True, **kwargs)
     except InvalidParameterError:
         raise
     except (ValueError, ArithmeticError, MemoryError, ImportError,
@@ -116,31 +146,49 @@ def _run(args):
         # Anything the validators did not anticipate still ends as one line.
         text = " ".join(str(exc).split()) or type(exc).__name__
         raise CLIError(f"{type(exc).__name__}: {text}") from None
-    n_samples = int(np.shape(Z)[0])
-    if args.json:
-        text = json.dumps(_payload(result, args, info, n_samples), indent=2)
-    else:
-        text = summary_line(result, n_samples)
-    return _emit(text)
 
 
-def _emit(text):
-    """Print ``text``; a reader that closed the pipe early (``| head``) is not an error."""
-    try:
-        print(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # silence the flush at interpreter exit
-    return 0
+def run_measure(args):
+    """Compute ``args.measure`` on every input file and print one row per file."""
+    info = args.measure
+    fmt = _output_format(args)
+    needed = measure_extras(info)
+    if needed:
+        raise CLIError(needed)
+    kwargs = _kwargs(args, info)
+    if [str(p) for p in args.files + [getattr(args, "labels", None)]].count(STDIN) > 1:
+        raise CLIError("standard input ('-') can hold one input, not both the embeddings and "
+                       "the labels or two embeddings; save the others to files.")
+    with StandardInput() as stdin:
+        Y = None
+        if info.needs_reference:
+            Y = _load_reference(stdin.path(args.labels, "labels"), args, info)
+        rows = []
+        for path in args.files:
+            Z = _load_embeddings(stdin.path(path, "embeddings"), args)
+            result = _compute(info, [Z] + ([Y] if Y is not None else []), kwargs)
+            rows.append((path, result, int(np.shape(Z)[0])))
+            if args.verbose:
+                print(f"infolens: {display_name(path)}: {np.shape(Z)[0]} x "
+                      f"{np.shape(Z)[1]} in {result.elapsed_s:.2f} s on "
+                      f"{choose_threads(np.shape(Z)[0])} thread(s)", file=sys.stderr)
+    if fmt == "json":
+        payloads = [_payload(row, args, info) for row in rows]
+        return emit(json.dumps(payloads[0] if len(rows) == 1 else payloads, indent=2))
+    if fmt == "csv":
+        return emit(csv_rows(rows))
+    if len(rows) == 1:
+        return emit(summary_line(rows[0][1], rows[0][2]))
+    return emit(table_rows([(display_name(p), r, details_text(r, n)) for p, r, n in rows]))
 
 
 # --------------------------------------------------------------------------- registration
 _FILES_NOTE = (
     f"Files: {FORMATS}. Files are never unpickled (.npy/.npz with allow_pickle=False, "
     f"torch files with weights_only=True; .pt/.pth need 'pip install torch==2.13.0'). "
-    f"CSV/TSV: numbers only, one optional header row. Bad input exits with status 2 and "
-    f"one line on stderr."
+    f"CSV/TSV: one optional header row; numbers (labels may also be words). '-' reads "
+    f"standard input. Several FILEs give one row each (--format table, csv or json). Bad "
+    f"input exits with status 2 and one line on stderr."
 )
 
 _SCALE_NOTE = (
@@ -176,4 +224,4 @@ def add_parser(subparsers):
                               f"Reference: {info.reference}."),
             epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
         add_measure_options(sub, info)
-        sub.set_defaults(func=_run, measure=info)
+        sub.set_defaults(func=run_measure, measure=info)

@@ -18,13 +18,27 @@ import json
 import re
 
 from infolens.core.files import SUPPORTED_EXTENSIONS
+from infolens.core.optional import installed
 from infolens.core.validation import BOOLEAN, MAPPING, WIDTHS, Interval, Options, describe
 from infolens.measures.common import Y_KIND_VOCABULARY
 from infolens.registry import list_methods
+from infolens.spectrum.planning import METHOD_OPTIONS
 
-__all__ = ["FORMATS", "add_measure_options", "dest", "parameter_docs", "plain", "summary"]
+__all__ = [
+    "FORMATS",
+    "OUTPUT_FORMATS",
+    "add_measure_options",
+    "dest",
+    "measure_extras",
+    "method_option_values",
+    "parameter_docs",
+    "plain",
+    "summary",
+]
 
 FORMATS = ", ".join(SUPPORTED_EXTENSIONS)
+#: Values of ``--format``.
+OUTPUT_FORMATS = ("table", "csv", "json")
 
 _SECTION = re.compile(r"^(\w[\w ]*)\n-{3,}$", re.M)
 _ENTRY = re.compile(r"^(\*{0,2}\w+(?:\s*,\s*\*{0,2}\w+)*)(?:\s*:\s*(.*))?$")
@@ -174,18 +188,29 @@ def _help(name, flag, docs, default, constraints):
     return " ".join(words).replace("%", "%%")
 
 
-def add_measure_options(parser, info):
-    """Add the input, reference and parameter options of measure ``info`` to ``parser``."""
+def add_measure_options(parser, info, flags=None):
+    """Add the input, reference and parameter options of measure ``info`` to ``parser``.
+
+    ``flags`` maps parameter names to the flag they take here when not the registry's
+    (``{"method": "--solver"}`` where ``--method`` names the measure).
+    """
+    flags = dict(info.cli, **(flags or {}))
     docs = parameter_docs(info.func)
     io = parser.add_argument_group("input and output")
-    io.add_argument("file", metavar="FILE", help=f"embeddings, one row per sample ({FORMATS})")
+    io.add_argument("files", metavar="FILE", nargs="+",
+                    help=f"embeddings, one row per sample ({FORMATS}; '-' reads standard "
+                         f"input); several files give one output row each")
     io.add_argument("--key", metavar="NAME",
                     help="array in a .npz archive / tensor in a dict saved by torch.save "
                          "(needed when the file holds more than one)")
     io.add_argument("--flatten", action="store_true",
                     help="flatten trailing axes, e.g. images (N, H, W) -> (N, H*W)")
     io.add_argument("--json", action="store_true",
-                    help="print the full result (value, unit, parameters used, timing) as JSON")
+                    help="print the full result (value, unit, parameters used, timing) as JSON "
+                         "(same as --format json)")
+    io.add_argument("--format", choices=OUTPUT_FORMATS, default=None,
+                    help="table: one line (one row per file for several files); csv; json "
+                         "(default: table)")
     if info.eigenvalues:
         io.add_argument("--eigenvalues", action="store_true",
                         help="with --json: include the eigenvalues (ascending)")
@@ -204,9 +229,9 @@ def add_measure_options(parser, info):
         if name == "return_result" or name in info.renamed:
             continue
         constraints = info.constraints[name]
-        flag = info.cli.get(name) or "--" + name.replace("_", "-")
+        flag = flags.get(name) or "--" + name.replace("_", "-")
         if constraints == [BOOLEAN]:
-            flag = info.cli.get(name) or ("--no-" if default else "--") + name.replace("_", "-")
+            flag = flags.get(name) or ("--no-" if default else "--") + name.replace("_", "-")
             kwargs = {"action": "store_const", "const": not default}
         else:
             kind, choices, metavar = _parser(name, constraints)
@@ -214,3 +239,60 @@ def add_measure_options(parser, info):
         target = reference if name == "y_kind" else group
         target.add_argument(flag, dest=dest(name), default=default,
                             help=_help(name, flag, docs, default, constraints), **kwargs)
+    if "method_options" in info.parameters:
+        _add_method_option_flags(parser, info.function)
+
+
+# ------------------------------------------------------------ method_options as flags
+_METHOD_OPTION_HELP = {
+    "n_probes": "slq: probe vectors per batch (default: chosen from N)",
+    "n_steps": "slq: Lanczos steps per probe block (default: chosen from N)",
+    "max_batches": "slq: at most this many probe batches",
+    "storage": "slq: the operator's storage, auto, dense, dense32 or tiled",
+    "n_neighbors": "sparse: degree of the kNN graph; raise it when the sparse path says so",
+    "bandwidth_neighbor": "sparse: sigma_i is the distance to this neighbour",
+    "knn_backend": "sparse: nearest-neighbour search, auto, faiss or sklearn",
+    "cache_dir": "folder of the on-disk spectrum cache (repeated runs are read back)",
+    "memory_limit": "bytes the solver may plan to use (default: measured)",
+}
+_OPTION_DEST = "method_option_"
+
+
+def _option_value(text):
+    """Text of a method option: an int where it reads as one, None for 'none', else text."""
+    if text.lower() == "none":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def _add_method_option_flags(parser, function):
+    """One flag per key of ``method_options`` (``--n-probes 64``); a key whose flag a
+    parameter already takes (ase's ``--n-neighbors``) is spelled ``--method-<key>``."""
+    taken = {s for a in parser._actions for s in a.option_strings}
+    group = parser.add_argument_group(
+        f"method options of {function} (each sets one key of --method-options)")
+    for key, default in METHOD_OPTIONS.items():
+        flag = "--" + key.replace("_", "-")
+        if flag in taken:
+            flag = "--method-" + key.replace("_", "-")
+        text = _METHOD_OPTION_HELP.get(key, f"method_options[{key!r}]")
+        group.add_argument(flag, dest=_OPTION_DEST + key, type=_option_value,
+                           default=argparse.SUPPRESS, metavar=key.upper(),
+                           help=f"{text} (default: {default!r})".replace("%", "%%"))
+
+
+def method_option_values(args):
+    """The method options given as flags, as a ``method_options`` dict."""
+    return {name[len(_OPTION_DEST):]: value for name, value in vars(args).items()
+            if name.startswith(_OPTION_DEST)}
+
+
+def measure_extras(info):
+    """An error text when measure ``info`` needs torch (its cost says so) and it is missing."""
+    if "torch" in info.cost and not installed("torch"):
+        return (f"{info.function} trains a network with torch, which is not installed; "
+                f"install it with: pip install 'infolens[torch]'")
+    return None

@@ -32,7 +32,8 @@ def add_parser(subparsers):
                    help="run folder (holding runlog.jsonl) or a folder of run folders")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
     p.add_argument("--title", default="infolens training report", help="page title")
-    p.set_defaults(func=handler)
+    p.set_defaults(func=handler,
+                   requires=[("matplotlib", "plot", "infolens report (its figures)")])
     return p
 
 
