@@ -334,3 +334,13 @@ def test_spectral_settings_set_every_attribute_in_init():
     s.bandwidth(blobs(50, 3))
     assert set(vars(s)) == before
     assert s.sigma_value > 0 and s.reference_float32 is False
+
+
+def test_parity_preset_solves_every_entropy_exactly():
+    from infolens.measures.spectral_settings import SpectralSettings
+
+    s = SpectralSettings("dsmi", preset="dse-dsmi", sigma="auto", t=1, alpha=0.0, base=2,
+                         keep_trivial=True, max_n="auto", method="auto", precision="auto",
+                         random_state=0)
+    # The preset promises dse-dsmi's numbers, so even 9000 points stay on the parity path.
+    assert s.request(np.zeros((9000, 2)), 1.0).parity

@@ -22,7 +22,8 @@ from infolens.core.validation import (
     check_reference,
     resolve_base,
 )
-from infolens.kernels.bandwidth import BANDWIDTH_RULES, check_sigma, unit_scaled_bandwidth
+from infolens.kernels.bandwidth import (BANDWIDTH_RULES, DEFAULT_RULE, check_sigma,
+                                        unit_scaled_bandwidth)
 from infolens.measures.conditioning import (
     REFERENCE_KINDS,
     cap_rows,
@@ -80,7 +81,7 @@ class SpectralSettings:
         self.preset = check_option(preset, "preset", caller, PRESETS)
         self.parity = self.preset == "dse-dsmi"
         if isinstance(sigma, str) and sigma == "auto":
-            sigma = REFERENCE_SIGMA if self.parity else "median"
+            sigma = REFERENCE_SIGMA if self.parity else DEFAULT_RULE
         else:
             sigma = check_sigma(sigma, caller, rules=("auto",) + BANDWIDTH_RULES)
         self.sigma = sigma

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from infolens.core.progress import Progress
 from infolens.kernels.operators import AdjacencyOperator, gaussian_operator
 from infolens.kernels.sparse import sparse_operator
 from infolens.spectrum.cache import SpectrumCache, content_key
+from infolens.spectrum.fastop import symmetric_float32_operator
+from infolens.spectrum.planning import stage_costs
 from infolens.spectrum.slq import slq_entropy
 
 __all__ = ["slq_diffusion_entropy", "slq_kernel_renyi"]
@@ -23,17 +26,28 @@ _SLQ_KEY_OPTIONS = ("n_probes", "n_steps", "max_batches", "n_neighbors", "bandwi
                     "knn_backend")
 
 
-def _kernel_operator(X, sigma, alpha, plan, precision):
-    """The Gaussian diffusion operator with the plan's storage."""
+def _kernel_operator(X, sigma, alpha, plan, precision, symmetric=False):
+    """The Gaussian diffusion operator with the plan's storage (``symmetric``: dense float32
+    stored as ``M`` itself, one GEMM per product)."""
+    if symmetric and plan.storage == "dense32":
+        return symmetric_float32_operator(X, sigma, alpha)
     dense = plan.storage in ("dense", "dense32")
     return gaussian_operator(X, sigma, alpha, storage="dense" if dense else "tiled",
                              precision="float32" if plan.storage == "dense32" else precision)
 
 
-def _run(op, order, keep_trivial, options, seed, label):
-    return slq_entropy(op, order, keep_trivial=keep_trivial, n_probes=options["n_probes"],
-                       n_steps=options["n_steps"], seed=seed, label=label,
-                       max_batches=int(options["max_batches"]))
+def _run(build, order, keep_trivial, options, seed, label, plan, X):
+    """Build the operator and run SLQ under one progress bar (stages kernel, probes)."""
+    n, d = X.shape
+    costs = stage_costs(n, d, plan.method, plan.storage, options)
+    with Progress(1, f"{label} n={n}", stages=costs) as bar:
+        bar.stage("kernel")
+        op = build()
+        bar.stage("probes", total=options["n_steps"] or 12)
+        est = slq_entropy(op, order, keep_trivial=keep_trivial, n_probes=options["n_probes"],
+                          n_steps=options["n_steps"], seed=seed, label=label,
+                          max_batches=int(options["max_batches"]), progress=bar)
+    return op, est
 
 
 def slq_diffusion_entropy(X, sigma, *, plan, t, alpha, keep_trivial, precision, options,
@@ -72,7 +86,8 @@ def slq_diffusion_entropy(X, sigma, *, plan, t, alpha, keep_trivial, precision, 
     if options.get("cache_dir") is not None:
         cache = SpectrumCache(options["cache_dir"])
         key = content_key(X, {
-            "kind": "slq", "method": plan.method, "sigma": sigma, "alpha": alpha, "t": t,
+            "kind": "slq", "method": plan.method, "storage": plan.storage, "sigma": sigma,
+            "alpha": alpha, "t": t,
             "keep_trivial": keep_trivial, "precision": precision, "seed": seed,
             **{k: options[k] for k in _SLQ_KEY_OPTIONS},
         })
@@ -80,13 +95,14 @@ def slq_diffusion_entropy(X, sigma, *, plan, t, alpha, keep_trivial, precision, 
         if hit is not None:
             return (float(hit["entropy"]), float(hit["standard_error"]),
                     {"method": plan.method, "storage": plan.storage, "cache": "hit"})
-    if plan.method == "sparse":
-        op = sparse_operator(X, alpha, n_neighbors=options["n_neighbors"],
-                             bandwidth_neighbor=options["bandwidth_neighbor"],
-                             knn_backend=options["knn_backend"], random_state=seed)
-    else:
-        op = _kernel_operator(X, sigma, alpha, plan, precision)
-    est = _run(op, t, keep_trivial, options, seed, f"{caller} {plan.method}")
+    def build():
+        if plan.method == "sparse":
+            return sparse_operator(X, alpha, n_neighbors=options["n_neighbors"],
+                                   bandwidth_neighbor=options["bandwidth_neighbor"],
+                                   knn_backend=options["knn_backend"], random_state=seed)
+        return _kernel_operator(X, sigma, alpha, plan, precision, symmetric=True)
+
+    op, est = _run(build, t, keep_trivial, options, seed, f"{caller} {plan.method}", plan, X)
     details = slq_details(est, plan, op)
     if cache is not None:
         cache.put(key, entropy=est.entropy, standard_error=est.standard_error)
@@ -120,8 +136,8 @@ def slq_kernel_renyi(X, sigma, order, *, plan, precision, options, caller, seed=
     nats, standard_error, details
         As for :func:`slq_diffusion_entropy` (no cache status).
     """
-    op = AdjacencyOperator(_kernel_operator(X, sigma, 0.0, plan, precision))
-    est = _run(op, order, False, options, seed, f"{caller} slq")
+    op, est = _run(lambda: AdjacencyOperator(_kernel_operator(X, sigma, 0.0, plan, precision)),
+                   order, False, options, seed, f"{caller} slq", plan, X)
     if order == 1.0:
         nats, se = est.entropy, est.standard_error
     else:

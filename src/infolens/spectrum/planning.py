@@ -16,7 +16,8 @@
     since it changes the measure.
 ``"auto"``
     ``"exact"`` up to ``AUTO_EXACT_MAX_N`` points (and always under
-    ``preset="dse-dsmi"``), ``"slq"`` above; if the chosen method does not fit
+    ``preset="dse-dsmi"``), ``"slq"`` above;  ``"slq"`` itself computes exactly
+    below ``SLQ_EXACT_BELOW`` points; if the chosen method does not fit
     in the available memory it switches to one that does and says so in one
     warning on the ``"infolens"`` logger.  An explicit method that cannot fit
     is refused with the memory it needs and the alternatives.
@@ -37,14 +38,17 @@ from infolens.spectrum.slq import slq_sizes
 
 __all__ = [
     "AUTO_EXACT_MAX_N",
+    "DENSE32_MIN_N",
     "METHODS",
     "METHOD_OPTIONS",
     "Plan",
+    "SLQ_EXACT_BELOW",
     "check_exact_memory",
     "check_method_options",
     "exact_bytes",
     "plan_method",
     "slq_bytes",
+    "stage_costs",
 ]
 
 logger = logging.getLogger("infolens")
@@ -54,6 +58,19 @@ METHODS = ("auto", "exact", "slq", "sparse")
 #: Largest ``n`` that ``method="auto"`` solves exactly under the default preset
 #: (an exact solve at this size takes seconds on two cores; SLQ is faster above).
 AUTO_EXACT_MAX_N = 4096
+
+#: Below this many points ``method="slq"`` computes exactly: an exact solve takes
+#: milliseconds there, and a Krylov space of at most ``n / 2`` dimensions with a
+#: handful of probes gives a standard error that means little (N = 4: the 95 %
+#: interval covered the exact value in 18 of 40 cases).
+SLQ_EXACT_BELOW = 200
+
+#: From this many points, SLQ under ``storage="auto"`` stores the operator as
+#: ``M`` in float32 (:mod:`infolens.spectrum.fastop`) even when float64 fits:
+#: each pass over it costs half the memory traffic and runs at the float32 GEMM
+#: rate (profile in ``benchmarks/RESULTS.md``, issue 16); its rounding is in the
+#: standard error.  Below, a float64 pass is cheap and kept.
+DENSE32_MIN_N = 8192
 
 #: Options accepted in ``method_options`` and their defaults.
 METHOD_OPTIONS = {
@@ -67,6 +84,47 @@ METHOD_OPTIONS = {
     "cache_dir": None,       # directory of the on-disk cache (None: no cache)
     "memory_limit": None,    # bytes the engine may plan to use (None: measured)
 }
+
+
+#: The cost model of :func:`stage_costs` (2 cores, measured for issue 16):
+#: float64 / float32 GEMM rates (flop/s), Gaussian entries per second (exp and
+#: scaling) and the dense symmetric eigenvalue solve's seconds per ``n^3``.
+GEMM64_RATE = 3.7e10
+GEMM32_RATE = 7.0e10
+ENTRY_RATE = 1.3e8
+SOLVE_SECONDS_PER_N3 = 2.0e-10
+
+
+def stage_costs(n, d, method, storage=None, options=None):
+    """Predicted seconds of each stage of one spectral computation (the progress bar's ETA).
+
+    Parameters
+    ----------
+    n, d : int
+        Points and dimension.
+    method : {"exact", "slq", "sparse"}
+    storage : str, optional
+        SLQ storage (``"dense32"`` products run at the float32 rate; ``"tiled"``
+        recomputes the kernel at every product).
+    options : dict, optional
+        ``method_options`` (probe block and steps).
+
+    Returns
+    -------
+    dict
+        ``{"kernel": s, "solve": s}`` (exact) or ``{"kernel": s, "probes": s}``.
+    """
+    kernel = n * n * (2.0 * d / GEMM64_RATE + 1.0 / ENTRY_RATE)
+    if method == "exact":
+        return {"kernel": kernel, "solve": SOLVE_SECONDS_PER_N3 * float(n) ** 3}
+    options = METHOD_OPTIONS if options is None else options
+    b, m = slq_sizes(n, options.get("n_probes"), options.get("n_steps"))
+    steps = m if options.get("n_steps") is not None else min(m, 16)
+    rate = GEMM32_RATE if storage == "dense32" else GEMM64_RATE
+    per_step = 2.0 * n * n * b / rate + 4.0 * n * b * b * steps / GEMM64_RATE
+    if storage == "tiled":
+        per_step += kernel
+    return {"kernel": kernel, "probes": steps * per_step}
 
 
 def check_method_options(options, caller):
@@ -182,9 +240,10 @@ def slq_bytes(n, d, storage, options):
 def plan_method(n, d, method, caller, *, parity=False, options=None, precision="auto"):
     """Choose the method and storage for ``n`` points of dimension ``d``.
 
-    SLQ storage under ``"auto"``: the dense float64 operator if it fits, else
-    dense float32 (half the memory; its rounding is reported in the standard
-    error), else tiled recomputation.
+    SLQ storage under ``"auto"``: below ``DENSE32_MIN_N`` points the dense
+    float64 operator if it fits, else dense float32 (half the memory; its
+    rounding is reported in the standard error), else tiled recomputation;
+    from ``DENSE32_MIN_N`` points dense float32 first.
 
     Raises
     ------
@@ -200,8 +259,8 @@ def plan_method(n, d, method, caller, *, parity=False, options=None, precision="
         if storage == "dense" and precision == "float32":
             storage = "dense32"
         if storage == "auto":
-            order = ("dense32", "tiled") if precision == "float32" else \
-                ("dense", "dense32", "tiled")
+            order = ("dense32", "tiled") if precision == "float32" or n >= DENSE32_MIN_N \
+                else ("dense", "dense32", "tiled")
             storage = next((st for st in order if fits(slq_bytes(n, d, st, options))),
                            "tiled")
         return Plan("slq", storage, slq_bytes(n, d, storage, options), have, reason)
@@ -212,6 +271,8 @@ def plan_method(n, d, method, caller, *, parity=False, options=None, precision="
             f"{format_bytes(slq_bytes(n, d, 'tiled', options))} with tiled storage), "
             f"method='sparse' (local kNN kernel), or max_n=<fewer points>."))
         return Plan("exact", None, need, have)
+    if method == "slq" and n < SLQ_EXACT_BELOW:
+        return Plan("exact", None, exact_bytes(n), have, "tiny")
     if method == "slq":
         plan = slq_plan("requested")
         if not fits(plan.need_bytes):

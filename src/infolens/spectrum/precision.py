@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from infolens.spectrum.slq import block_lanczos
+from infolens.spectrum.lanczos import block_lanczos
 
 __all__ = [
     "FLOAT32_FORECAST_FRACTION",

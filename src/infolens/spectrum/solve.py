@@ -16,12 +16,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from infolens.core.memory import explain_memory_error
+from infolens.core.progress import Progress
+from infolens.core.threads import limit_threads
 from infolens.core.validation import InvalidParameterError
 from infolens.kernels.gaussian import affinity_matrix, diffusion_operator
 from infolens.spectrum.cache import cached_spectrum
 from infolens.spectrum.estimate import slq_diffusion_entropy, slq_kernel_renyi
 from infolens.spectrum.exact import Spectrum, symmetric_eigenvalues
-from infolens.spectrum.planning import METHOD_OPTIONS, plan_method
+from infolens.spectrum.planning import METHOD_OPTIONS, plan_method, stage_costs
 from infolens.spectrum.torch_exact import torch_exact_spectrum_or_none
 
 __all__ = ["OPERATORS", "SpectralAnswer", "SpectralRequest", "solve"]
@@ -111,6 +114,11 @@ class SpectralAnswer:
     details: dict = field(default_factory=dict)
 
 
+@limit_threads(lambda request: len(request.points))
+@explain_memory_error(lambda r: (
+    f"{r.caller} on {len(r.points)} points ({r.method})", None,
+    "Pass method='slq' (or 'sparse'), a smaller method_options['memory_limit'] so the plan "
+    "fits, or fewer points."))
 def solve(request):
     """Plan and run one spectral computation.
 
@@ -162,14 +170,20 @@ def solve(request):
 
 
 def _exact_spectrum(r):
-    """All eigenvalues of the requested dense operator (numpy)."""
-    if r.operator == "affinity":
-        A = affinity_matrix(r.points, r.sigma, reference_float32=r.reference_float32)
-        return symmetric_eigenvalues(A, None, r.precision, overwrite=True)
-    op = diffusion_operator(r.points, r.sigma, r.alpha,
-                            reference_float32=r.reference_float32)
-    return symmetric_eigenvalues(op.matrix, op.trivial_vector, r.precision, t=r.t,
-                                 overwrite=True, keep_trivial=r.keep_trivial)
+    """All eigenvalues of the requested dense operator (numpy), under one progress bar
+    (stages kernel, solve)."""
+    n, d = r.points.shape
+    with Progress(1, f"{r.caller} exact n={n}", stages=stage_costs(n, d, "exact")) as bar:
+        bar.stage("kernel")
+        if r.operator == "affinity":
+            A = affinity_matrix(r.points, r.sigma, reference_float32=r.reference_float32)
+            bar.stage("solve")
+            return symmetric_eigenvalues(A, None, r.precision, overwrite=True)
+        op = diffusion_operator(r.points, r.sigma, r.alpha,
+                                reference_float32=r.reference_float32)
+        bar.stage("solve")
+        return symmetric_eigenvalues(op.matrix, op.trivial_vector, r.precision, t=r.t,
+                                     overwrite=True, keep_trivial=r.keep_trivial)
 
 
 def _cache_params(r):
