@@ -3,8 +3,9 @@
 A :class:`Measure` wraps any estimator with the signature ``fn(Z, **kw)`` or
 ``fn(Z, Y, **kw)`` (``infolens.dse``, ``infolens.dsmi``, ``infolens.cse``,
 ``infolens.csmi``, ... or your own) and says which reference variable it needs:
-``None``, ``"y"`` (the probe labels) or ``"x"`` (the partition of the probe
-inputs, computed once per run).  A registered measure can be named instead of
+``None``, ``"y"`` (the probe labels), ``"x"`` (the partition of the probe
+inputs, computed once per run) or ``"x|y"`` (both: ``fn(Z, X, Y)``, e.g.
+:func:`unnecessary_information`, ``I(X; Z | Y)``).  A registered measure can be named instead of
 passed: ``Measure("dse")``, ``Measure.from_registry("ksg", reference="y")``
 (see :mod:`infolens.registry`).
 """
@@ -15,14 +16,17 @@ import inspect
 import numbers
 import time
 
+import numpy as np
+
 from infolens.core.result import Result
 from infolens.core.validation import InvalidParameterError
+from infolens.measures.conditional import conditional_mutual_information
 from infolens.measures.diffusion import dse, dsmi
 from infolens.registry import require
 
-__all__ = ["Measure", "default_measures", "as_measures"]
+__all__ = ["Measure", "default_measures", "as_measures", "unnecessary_information"]
 
-REFERENCES = (None, "y", "x")
+REFERENCES = (None, "y", "x", "x|y")
 
 
 class Measure:
@@ -38,8 +42,9 @@ class Measure:
         ``fn(Z, **kwargs)`` or, with ``reference``, ``fn(Z, Y, **kwargs)``;
         returns a number or an :class:`infolens.Result`.  Default: the registered
         measure called ``name``.
-    reference : {None, "y", "x"}, default=None
-        ``"y"``: the probe labels; ``"x"``: the cluster ids of the probe inputs.
+    reference : {None, "y", "x", "x|y"}, default=None
+        ``"y"``: the probe labels; ``"x"``: the cluster ids of the probe inputs;
+        ``"x|y"``: both, called as ``fn(Z, X, Y)``.
         A registered measure of a reference variable takes ``"y"`` when None.
     unit : str, optional
         Unit of a plain-number result (a ``Result`` carries its own).
@@ -58,7 +63,8 @@ class Measure:
             raise InvalidParameterError(f"Measure {name!r}: fn must be callable; got {fn!r}.")
         if reference not in REFERENCES:
             raise InvalidParameterError(
-                f"Measure {name!r}: reference must be None, 'y' or 'x'; got {reference!r}."
+                f"Measure {name!r}: reference must be None, 'y', 'x' or 'x|y'; got "
+                f"{reference!r}."
             )
         self.name = name
         self.fn = fn
@@ -83,12 +89,12 @@ class Measure:
     def __call__(self, Z, probe):
         """Measure ``Z`` (n_samples, n_features); returns ``(value, unit, params, elapsed_s)``."""
         args = [Z]
-        if self.reference == "y":
+        if self.reference in ("y", "x|y"):
             if probe.y is None:
                 raise InvalidParameterError(
                     f"Measure {self.name!r} needs probe labels; build the probe set with y."
                 )
-            args.append(probe.y)
+            args += [probe.x_partition, probe.y] if self.reference == "x|y" else [probe.y]
         elif self.reference == "x":
             args.append(probe.x_partition)
         kwargs = dict(self.kwargs)
@@ -191,3 +197,34 @@ def as_measures(measures):
             f"distinct name (e.g. with default_measures(sigma=10) names get '@sigma=10')."
         )
     return out
+
+
+def _conditional_on_labels(Z, X, Y, return_result=False, **kwargs):
+    """``I(Z; X | Y)`` with the constant columns of ``Z`` (dead units) dropped."""
+    Z = np.asarray(Z)
+    return conditional_mutual_information(Z[:, np.ptp(Z, axis=0) > 0], X, Y,
+                                          return_result=return_result, **kwargs)
+
+
+def unnecessary_information(name="unnecessary_information", **kwargs):
+    """``I(X; Z | Y)``: what a layer keeps about its input beyond the label.
+
+    The information-bottleneck view calls it the unnecessary (nuisance) information; a
+    representation that generalises should shed it.  ``X`` is the partition of the probe
+    inputs (as in DSMI(Z; X)), ``Y`` the probe labels; the estimate is
+    ``sum_y p(y) I(Z; X | Y=y)`` by :func:`infolens.conditional_mutual_information`
+    (KSG with Ross's estimator for the discrete ``X``).
+
+    Parameters
+    ----------
+    name : str, default="unnecessary_information"
+        Name in the run log.
+    **kwargs
+        Passed to :func:`infolens.conditional_mutual_information` (``k``, ``base``...).
+
+    Returns
+    -------
+    Measure
+    """
+    return Measure(name, _conditional_on_labels, reference="x|y", **kwargs)
+
