@@ -11,7 +11,6 @@
   eigenvalues of ``K / n``; the D x D dual form ``X^T X / n`` is used (here and
   for the Renyi and von Neumann entropies) for
   linear and cosine kernels when ``n > D``.
-* Matrix nuclear norm of the row-normalised embeddings (sum of singular values).
 
 The Renyi order is the parameter ``order`` (``alpha`` until 0.1, still accepted
 with a ``DeprecationWarning``: in :func:`infolens.dse` ``alpha`` is the density
@@ -26,6 +25,7 @@ import warnings
 import numpy as np
 import scipy.linalg
 
+from infolens.core.backend import power_of_two_scaled
 from infolens.core.formulas import renyi_of_probabilities
 from infolens.core.result import build_result, stopwatch
 from infolens.core.validation import (
@@ -36,7 +36,7 @@ from infolens.core.validation import (
     check_real,
     resolve_base,
 )
-from infolens.kernels.bandwidth import check_sigma, resolve_bandwidth
+from infolens.kernels.bandwidth import check_sigma, unit_scaled_bandwidth
 from infolens.kernels.gram import KERNELS, gram_matrix, label_gram, row_normalise
 from infolens.measures.common import check_mi_inputs
 from infolens.spectrum.planning import check_exact_memory, check_method_options
@@ -45,7 +45,6 @@ from infolens.spectrum.solve import SpectralRequest, solve
 __all__ = [
     "KERNELS",
     "METHODS",
-    "nuclear_norm",
     "renyi_entropy",
     "renyi_mi",
     "vendi_score",
@@ -112,7 +111,7 @@ def _kernel_renyi(X, order, kernel, sigma, dual, method, method_options, caller)
                 f"is solved exactly (through its {d} x {d} dual when n_samples > n_features). "
                 f"Use method='auto' or 'exact'.")
         use_dual = dual is True or (dual == "auto" and n > d)
-        F = np.asarray(X, dtype=np.float64)
+        F = power_of_two_scaled(X)[0]  # exact; keeps F F^T finite at 1e300 and 1e-300
         F = row_normalise(F) if kernel == "cosine" else F
         if use_dual:
             lam = _normalised_eigenvalues(np.ascontiguousarray(F.T) @ F)
@@ -121,8 +120,8 @@ def _kernel_renyi(X, order, kernel, sigma, dual, method, method_options, caller)
             lam = _normalised_eigenvalues(F @ np.ascontiguousarray(F.T))
         return renyi_of_probabilities(lam, order), None, {"eigenvalues": lam,
                                                           "method": "exact", "dual": use_dual}
-    s = resolve_bandwidth(X, sigma, caller)
-    answer = solve(SpectralRequest(np.asarray(X, dtype=np.float64), s, operator="affinity",
+    X_unit, s_unit, s = unit_scaled_bandwidth(X, sigma, caller)
+    answer = solve(SpectralRequest(X_unit, s_unit, operator="affinity",
                                    order=order, keep_trivial=None, precision="float64",
                                    method=method, options=options, caller=caller))
     if answer.spectrum is not None:
@@ -325,46 +324,6 @@ def vendi_score(Z, *, q=1.0, kernel="cosine", sigma="median", dual="auto", metho
     return build_result(caller, value, "effective samples", params,
                         eigenvalues=details.pop("eigenvalues", None), elapsed_s=clock[0],
                         details=details, return_result=return_result)
-
-
-def nuclear_norm(Z, *, normalize=True, return_result=False):
-    """Nuclear norm (sum of singular values) of the embedding matrix.
-
-    Parameters
-    ----------
-    Z : array-like of shape (n_samples, n_features)
-    normalize : bool, default=True
-        Scale each row to unit L2 norm first, so that the value lies between
-        ``sqrt(n)`` (all rows parallel) and ``sqrt(n * min(n, D))`` (rows
-        spread evenly over ``min(n, D)`` orthogonal directions).
-    return_result : bool, default=False
-
-    Returns
-    -------
-    float or Result
-        Dimensionless.  ``details["relative"]`` rescales the value to [0, 1]
-        between those bounds (normalised rows only).
-    """
-    caller = "nuclear_norm"
-    check_bool(return_result, "return_result", caller)
-    if not isinstance(normalize, (bool, np.bool_)):
-        raise InvalidParameterError(
-            f"The 'normalize' parameter of {caller} must be True or False. Got "
-            f"{normalize!r} instead.")
-    X = check_embeddings(Z, caller=caller)
-    with stopwatch() as clock:
-        F = np.asarray(X, dtype=np.float64)
-        if normalize:
-            F = row_normalise(F)
-        sv = scipy.linalg.svdvals(F, check_finite=False)
-        value = float(sv.sum())
-    n, d = X.shape
-    details = {"singular_values": sv}
-    if normalize:
-        lo, hi = np.sqrt(n), np.sqrt(n * min(n, d))
-        details["relative"] = float((value - lo) / (hi - lo)) if hi > lo else 0.0
-    return build_result(caller, value, "none", {"normalize": bool(normalize)},
-                        elapsed_s=clock[0], details=details, return_result=return_result)
 
 
 renyi_entropy.__doc__ = renyi_entropy.__doc__.replace("{method}", _METHOD_DOC)
