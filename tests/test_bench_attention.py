@@ -64,3 +64,14 @@ def test_verdicts_count_seeds_and_check_the_premise():
     assert all(v["held"] is None and "smoke run" in v["evidence"] for v in smoke)
     table = attention_markdown(_study(deep=[0.2] * 5, early=[0.9] * 5), held)
     assert "| identity | 1 | 0.200 ± 0.000 |" in table and "| held |" in table
+
+
+def test_cli_bench_attention_quick_says_it_is_a_smoke_run(tmp_path, capsys):
+    from infolens.cli.main import main
+
+    assert main(["bench", "attention", "--quick", "--steps", "2", "--seeds", "0", "--quiet",
+                 "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("[inconclusive]") == 2 and "smoke run" in out
+    assert "Smoke run (--quick)" in (tmp_path / "attention.md").read_text()
+    assert (tmp_path / "attention.json").is_file()

@@ -33,7 +33,8 @@ from infolens.core import optional
 from infolens.core.files import write_json_atomic
 from infolens.measures.attention import COLLAPSE_THRESHOLD, OVERLOAD_THRESHOLD, attention_entropy
 
-__all__ = ["STUDY_SETTINGS", "assess_attention", "attention_markdown", "run_attention_study"]
+__all__ = ["STUDY_SETTINGS", "assess_attention", "attention_markdown", "run_attention_study",
+           "write_attention"]
 
 #: Model and training settings of the full study (``quick`` shrinks steps and corpus).
 STUDY_SETTINGS = {"d_model": 64, "n_heads": 4, "n_layers": 3, "context": 64, "batch": 32,
@@ -183,3 +184,21 @@ def attention_markdown(study, verdicts):
     word = {True: "held", False: "did not hold", None: "inconclusive"}
     lines += [f"| {v['finding']} | {word[v['held']]} | {v['evidence']} |" for v in verdicts]
     return "\n".join(lines)
+
+
+def write_attention(study, verdicts, out_dir):
+    """Write ``attention.md`` (table and verdicts) and ``attention.json``; return their paths."""
+    os.makedirs(out_dir, exist_ok=True)
+    settings = ", ".join(f"{k}={v}" for k, v in study["settings"].items())
+    seeds = sorted({r["seed"] for r in study["runs"]})
+    header = (f"# Attention entropy with and without the feed-forward nonlinearity\n\n"
+              f"Character-level causal transformer on standard-library docstrings; {settings}; "
+              f"seeds {seeds}; unigram entropy {study['unigram_entropy_nats']:.3f} nats/char."
+              + (" Smoke run (--quick): the verdicts mean nothing." if study.get("quick") else "")
+              + "\n\n")
+    markdown = os.path.join(out_dir, "attention.md")
+    with open(markdown, "w", encoding="utf-8") as fh:
+        fh.write(header + attention_markdown(study, verdicts) + "\n")
+    data = os.path.join(out_dir, "attention.json")
+    write_json_atomic(data, {"study": study, "verdicts": verdicts})
+    return {"markdown": markdown, "json": data}

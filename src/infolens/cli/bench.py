@@ -1,4 +1,4 @@
-"""The ``bench`` subcommand: ``infolens bench accuracy`` and ``infolens bench paper``."""
+"""The ``bench`` subcommand: ``infolens bench accuracy``, ``paper`` and ``attention``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import textwrap
 import time
 
 from infolens.bench.accuracy import check_requirements, run_accuracy, write_accuracy
+from infolens.bench.attention import assess_attention, run_attention_study, write_attention
 from infolens.bench.paper import run_paper, write_paper
 from infolens.cli.errors import CLIError
 
@@ -67,8 +68,22 @@ def _paper(args):
     return 0
 
 
+def _attention(args):
+    say = _say(args.quiet) or (lambda line: None)
+    study = run_attention_study(args.out, seeds=args.seeds or ([0] if args.quick else [0, 1, 2]),
+                                quick=args.quick, overrides={"steps": args.steps}
+                                if args.steps else None, log=say)
+    verdicts = assess_attention(study)
+    paths = write_attention(study, verdicts, args.out)
+    word = {True: "held", False: "did not hold", None: "inconclusive"}
+    for v in verdicts:
+        print(f"[{word[v['held']]}] {v['finding']}: {v['evidence']}")
+    print(f"wrote {paths['markdown']} and {paths['json']}")
+    return 0
+
+
 def add_parser(subparsers):
-    """Register ``infolens bench {accuracy,paper}``."""
+    """Register ``infolens bench {accuracy,paper,attention}``."""
     bench = subparsers.add_parser(
         "bench",
         help="ground-truth accuracy harness and the DSE paper's synthetic experiments",
@@ -132,6 +147,26 @@ def add_parser(subparsers):
     pap.set_defaults(func=_paper, requires=lambda args: [
         ("matplotlib", "plot", "infolens bench paper (its plot)")] + (
         [] if args.no_mine else [("torch", "torch", "MINE in experiment C (or pass --no-mine)")]))
+
+    att = sub.add_parser(
+        "attention", parents=[common],
+        help="does removing the FFN nonlinearity collapse deep heads and overload early ones?",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=textwrap.dedent("""\
+            examples:
+              infolens bench attention --quick --out bench-out
+              infolens bench attention --out bench-out --seeds 0 1 2
+            trains a small character-level transformer with and without the GELU of its
+            feed-forward network per seed (each run saved as soon as it ends, so an
+            interrupted study resumes), writes DIR/attention.md and DIR/attention.json.
+            """),
+    )
+    att.add_argument("--seeds", type=_seed, nargs="+", default=None, metavar="SEED",
+                     help="seeds (default 0 1 2, or 0 with --quick)")
+    att.add_argument("--steps", type=_positive_int, default=None,
+                     help="training steps per run (default 1500, or 60 with --quick)")
+    att.set_defaults(func=_attention, requires=lambda args: [
+        ("torch", "torch", "infolens bench attention")])
 
     def _no_sub(args):
         bench.print_help()
