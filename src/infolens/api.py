@@ -81,7 +81,7 @@ def mutual_information(Z, Y, method="dsmi", **kwargs):
     method : str, default="dsmi"
         One of ``[m.name for m in list_methods("mi")]``: ``"dsmi"``, ``"asmi"``,
         ``"csmi"``, ``"ksg"``, ``"mine"``, ``"nwj"``, ``"infonce"``, ``"renyi"``,
-        ``"cs"``, ``"compressed"``, ``"adaptive_binning"``.
+        ``"cs"``, ``"compressed"``, ``"adaptive_binning"``, ``"kde"``.
     **kwargs
         Keyword arguments of that method's function; its own ``method``
         (``"exact"``, ``"slq"`` ... of the spectral measures) is passed as
@@ -91,7 +91,7 @@ def mutual_information(Z, Y, method="dsmi", **kwargs):
     -------
     float or Result
         In bits unless ``base`` says otherwise.  Only ``"ksg"``, the neural
-        bounds and ``"compressed"`` estimate Shannon MI in calibrated units;
+        bounds, ``"compressed"`` and ``"kde"`` estimate Shannon MI in calibrated units;
         the spectral, matrix and Cauchy-Schwarz measures are monotone proxies.
     """
     return _call(lookup(method, "mi", "mutual_information"), "mutual_information", (Z, Y),
@@ -119,11 +119,15 @@ def bootstrap_ci(Z, Y, *, method="ksg", n_resamples=100, confidence=0.95, scheme
     n_resamples : int, default=100
     confidence : float in (0, 1), default=0.95
     scheme : {"subsample", "bootstrap"}, default="subsample"
-        ``"subsample"`` draws ``m = n/2`` samples without replacement and
-        rescales the spread by ``sqrt(m / n)`` (m-out-of-n bootstrap, Politis &
-        Romano 1994), because duplicated points distort nearest-neighbour and
-        kernel estimators; ``"bootstrap"`` is the classic percentile bootstrap,
-        refused for the nearest-neighbour methods (``"ksg"``, ``"compressed"``).
+        ``"subsample"`` draws ``m = n/2`` samples without replacement (stratified
+        by class for DSMI/ASMI/CSMI with label ``Y``, so that every class keeps two
+        or more samples) and takes the standard error ``sqrt(m / (n - m))`` times
+        their spread (the delete-d jackknife; at ``m = n/2`` the factor is 1,
+        derived in :func:`infolens.measures.uncertainty.subsample_standard_error`);
+        the interval is ``value -+ z * standard_error``.  Duplicated points
+        distort nearest-neighbour and kernel estimators, hence no replacement.
+        ``"bootstrap"`` is the classic percentile bootstrap, refused for the
+        nearest-neighbour methods (``"ksg"``, ``"compressed"``).
     random_state : int or None, default=0
         Seeds the resampling (the method's own seed is passed via ``kwargs``).
     **kwargs
@@ -133,7 +137,28 @@ def bootstrap_ci(Z, Y, *, method="ksg", n_resamples=100, confidence=0.95, scheme
     -------
     Result
         ``value`` is the estimate on all samples; ``details`` holds
-        ``ci_low``, ``ci_high``, ``confidence``, ``scheme``, ``replicates``.
+        ``ci_low``, ``ci_high``, ``confidence``, ``scheme``, ``standard_error``,
+        ``replicates`` and ``covers``.
+
+    Notes
+    -----
+    What the interval covers: the sampling variability of the estimate over fresh
+    data sets of ``n`` samples from the same distribution, **not** the
+    estimator's bias.  It covers the true mutual information only where the
+    bias is small against the standard error.  Measured in
+    ``benchmarks/bench_coverage.py`` (Gaussian pairs, rho 0.3/0.6/0.9, N 500/1000/2000,
+    100 data sets each; ``RESULTS.md``): KSG's bias stayed under a quarter of its
+    standard error in every cell and its 95 % interval covered the true MI in 90-98 %
+    of data sets (the reported standard error was 0.91-1.28 times the real spread:
+    slightly conservative for this nearest-neighbour statistic); before the fix,
+    70-90 %.  The Cauchy-Schwarz kernel MI (``"cs"``, no closed-form truth) covered
+    its own expectation in 88-98 % (N 500/1000, 40 data sets).  Where an
+    estimator's bias is comparable to its standard error (KSG in high dimension,
+    the neural bounds, binning) the interval does not cover the truth at the
+    nominal rate: it describes sampling variability only.  For DSMI the interval
+    covers both the data's sampling variability and the random subsets (each
+    replicate redraws them); the subset (Monte-Carlo) error alone is
+    ``infolens.dsmi(..., return_result=True).standard_error``.
     """
     return bootstrap_interval(Z, Y, _estimator, method=method, n_resamples=n_resamples,
                               confidence=confidence, scheme=scheme, random_state=random_state,
