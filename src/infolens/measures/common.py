@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from infolens.core.backend import power_of_two_scaled
 from infolens.core.validation import (
     InvalidParameterError,
     check_embeddings,
@@ -24,7 +25,8 @@ Y_KIND_VOCABULARY = {
             "columns are vectors (partition measures) or continuous (estimators)",
     "labels": "discrete classes, one per sample (integers, booleans or strings)",
     "continuous": "real values, one row of n_dims numbers per sample, used as they are",
-    "scalar": "one real number per sample, cut into n_clusters equal-width bins",
+    "scalar": "one real number per sample, cut into n_clusters bins: equal-frequency for DSMI, "
+              "equal-width (the reference's) for ASMI/CSMI and under preset='dse-dsmi'",
     "vector": "several real numbers per sample, grouped into n_clusters spectral clusters",
     "partition": "precomputed group ids, one per sample, used as they are",
 }
@@ -90,6 +92,6 @@ def check_mi_inputs(Z, Y, caller, y_kind="auto", supported=("continuous", "label
 
 def standardize(A):
     """Each column scaled to zero mean and unit standard deviation (constant columns: zero)."""
-    A = np.asarray(A, dtype=np.float64)
+    A = power_of_two_scaled(A, axis=0)[0]  # exact; keeps the variance of 1e+-300 finite
     sd = A.std(axis=0)
     return (A - A.mean(axis=0)) / np.where(sd > 0, sd, 1.0)

@@ -3,9 +3,16 @@
 DSMI, ASMI and CSMI condition on a discrete variable.  ``Y`` may be
 
 * ``"labels"``: discrete classes (integers, booleans or strings), used as is;
-* ``"scalar"``: a continuous scalar, min-max scaled and cut into ``n_clusters``
-  equal-width bins (``np.digitize`` on ``linspace(0, 1, n_clusters + 1)[:-1]``,
-  as ``dse-dsmi`` does);
+* ``"scalar"``: a continuous scalar cut into ``n_clusters`` bins: equal-frequency
+  bins (empirical quantiles, :func:`equal_frequency_bins`) for :func:`infolens.dsmi`
+  under the default preset; equal-width bins after min-max scaling
+  (``np.digitize`` on ``linspace(0, 1, n_clusters + 1)[:-1]``, as ``dse-dsmi``
+  does, :func:`equal_width_bins`) under ``preset="dse-dsmi"`` and for ASMI/CSMI.
+  Equal-width bins leave single-sample tail bins on heavy-tailed ``Y``; a bin
+  with one sample never makes the measure fail: :func:`merge_small_bins` merges it
+  into its neighbour (default preset), or, where the reference's numbers must be
+  kept, it contributes a zero term, as in ``dse-dsmi`` (a one-point spectrum has
+  zero entropy); either way a note says so;
 * ``"vector"``: continuous vectors (e.g. flattened input images), grouped by
   spectral clustering on a nearest-neighbour graph
   (``sklearn.cluster.SpectralClustering(affinity="nearest_neighbors",
@@ -42,7 +49,9 @@ __all__ = [
     "Partition",
     "PartitionMI",
     "cap_rows",
+    "equal_frequency_bins",
     "equal_width_bins",
+    "merge_small_bins",
     "partition_mi",
     "partition_reference",
     "reference_subsample",
@@ -65,12 +74,15 @@ class Partition:
         The original value behind each code (label, bin index or cluster id).
     kind : str
         How the partition was obtained (never ``"auto"``).
+    notes : list of str
+        What was done to the groups (merged bins), for the result's ``details``.
     """
 
-    def __init__(self, codes, groups, kind):
+    def __init__(self, codes, groups, kind, notes=()):
         self.codes = codes
         self.groups = groups
         self.kind = kind
+        self.notes = list(notes)
 
     @property
     def counts(self):
@@ -105,6 +117,53 @@ def equal_width_bins(y, n_bins):
     return np.digitize(scaled, np.linspace(0, 1, n_bins + 1)[:-1])
 
 
+def equal_frequency_bins(y, n_bins):
+    """Bin ids ``0 .. n_bins - 1`` of a scalar at its empirical quantiles.
+
+    Each bin holds about ``N / n_bins`` samples whatever the tails; tied values
+    stay in one bin (so heavily tied ``y`` gives fewer, unequal bins).
+    """
+    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    edges = np.unique(np.quantile(y, np.linspace(0.0, 1.0, n_bins + 1)[1:-1]))
+    return np.searchsorted(edges, y, side="right")
+
+
+def merge_small_bins(codes, y, min_size=2):
+    """Merge every bin with fewer than ``min_size`` samples into its smaller neighbour.
+
+    Parameters
+    ----------
+    codes : ndarray of shape (n_samples,), int
+        Ordered bin ids (a larger id holds larger ``y``).
+    y : ndarray of shape (n_samples,)
+        The scalar, for the notes.
+    min_size : int, default=2
+
+    Returns
+    -------
+    codes : ndarray of shape (n_samples,), int
+        Bin ids after merging (ids of the original bins, not renumbered).
+    notes : list of str
+        One line per merge.
+    """
+    codes = np.asarray(codes).copy()
+    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    notes = []
+    while True:
+        ids, counts = np.unique(codes, return_counts=True)
+        small = np.flatnonzero(counts < min_size)
+        if small.size == 0 or ids.size < 2:
+            return codes, notes
+        k = small[0]
+        neighbours = [j for j in (k - 1, k + 1) if 0 <= j < ids.size]
+        into = min(neighbours, key=lambda j: counts[j])
+        members = codes == ids[k]
+        notes.append(f"bin {int(ids[k])} ({int(counts[k])} sample(s), y in "
+                     f"[{y[members].min():.4g}, {y[members].max():.4g}]) merged into bin "
+                     f"{int(ids[into])} (its neighbour)")
+        codes[members] = ids[into]
+
+
 def spectral_clusters(Y, n_clusters, random_state=0, caller="dsmi"):
     """Spectral clustering of vectors on a 10-nearest-neighbour graph."""
     Y = np.asarray(Y)
@@ -126,7 +185,8 @@ def spectral_clusters(Y, n_clusters, random_state=0, caller="dsmi"):
     return model.fit(Y).labels_
 
 
-def partition_reference(Y, *, kind="auto", n_clusters=10, random_state=0, caller="dsmi"):
+def partition_reference(Y, *, kind="auto", n_clusters=10, random_state=0, caller="dsmi",
+                        scalar_bins="equal-width"):
     """Partition the samples according to the reference variable ``Y``.
 
     Parameters
@@ -138,11 +198,16 @@ def partition_reference(Y, *, kind="auto", n_clusters=10, random_state=0, caller
         Number of bins (scalar) or clusters (vector).
     random_state : int
         Seed of the spectral clustering.
+    scalar_bins : {"equal-width", "equal-frequency"}, default="equal-width"
+        Bins of a scalar ``Y``.  ``"equal-frequency"`` also merges bins with a
+        single sample (:func:`merge_small_bins`); ``"equal-width"`` keeps the
+        reference's bins as they are.
 
     Returns
     -------
     Partition
     """
+    notes = []
     if kind == "auto":
         kind = _infer_kind(Y)
     if kind in ("labels", "partition", "scalar") and Y.ndim == 2 and Y.shape[1] != 1:
@@ -157,7 +222,10 @@ def partition_reference(Y, *, kind="auto", n_clusters=10, random_state=0, caller
                 f"y_kind='scalar' in {caller} needs numeric Y; got strings. Use "
                 f"y_kind='labels' for categorical Y."
             )
-        raw = equal_width_bins(Y, n_clusters)
+        if scalar_bins == "equal-frequency":
+            raw, notes = merge_small_bins(equal_frequency_bins(Y, n_clusters), Y)
+        else:
+            raw = equal_width_bins(Y, n_clusters)
     elif kind == "vector":
         raw = spectral_clusters(Y.reshape(len(Y), -1), n_clusters, random_state, caller)
     else:
@@ -168,7 +236,7 @@ def partition_reference(Y, *, kind="auto", n_clusters=10, random_state=0, caller
                 f"values such as {raw[raw != np.round(raw)][0]!r}."
             )
     groups, codes = np.unique(raw, return_inverse=True)
-    return Partition(codes.reshape(-1).astype(np.int64), groups, kind)
+    return Partition(codes.reshape(-1).astype(np.int64), groups, kind, notes)
 
 
 def reference_subsample(n, k, seed, rng):
@@ -245,7 +313,7 @@ def partition_mi(Z, partition, entropy_of, *, n_repeats, random_state, parity, m
         For error messages.
     """
     counts = partition.counts
-    if counts.min() < 2:
+    if counts.min() < 2 and partition.kind != "scalar":
         small = [str(g) for g, c in zip(partition.groups, counts) if c < 2]
         raise InvalidParameterError(
             f"{caller} needs at least 2 samples in every class of Y; class(es) "
@@ -266,8 +334,16 @@ def partition_mi(Z, partition, entropy_of, *, n_repeats, random_state, parity, m
     groups = []
     estimator_error = []  # per group: SE of its conditional term + SE of its subsets' mean
     for k, (label, idx) in enumerate(partition.indices()):
-        conditional, conditional_se = capped_entropy(Z[idx])
         size = idx.size
+        if size < 2:
+            # A one-sample bin of a scalar Y: a one-point spectrum has zero entropy,
+            # and so has every one-point subset, so its term is 0 (what dse-dsmi gets).
+            groups.append({"group": label.item() if hasattr(label, "item") else label,
+                           "n": 1, "weight": 1 / n, "conditional": 0.0, "subsets": [0.0],
+                           "marginal": 0.0, "note": "single-sample bin: zero term"})
+            estimator_error.append(0.0)
+            continue
+        conditional, conditional_se = capped_entropy(Z[idx])
         if parity:
             if random_state is not None:
                 py_rng.seed(random_state)
@@ -296,6 +372,7 @@ def partition_mi(Z, partition, entropy_of, *, n_repeats, random_state, parity, m
     value = float(sum(g["weight"] * (g["marginal"] - g["conditional"]) for g in groups))
     var = sum(g["weight"] * e for g, e in zip(groups, estimator_error)) ** 2
     if n_repeats > 1:
-        var += sum(g["weight"] ** 2 * np.var(g["subsets"], ddof=1) / n_repeats for g in groups)
+        var += sum(g["weight"] ** 2 * np.var(g["subsets"], ddof=1) / n_repeats for g in groups
+                   if g["n"] > 1)
     se = float(np.sqrt(var)) if n_repeats > 1 or var > 0 else None
     return PartitionMI(value, groups, se)
