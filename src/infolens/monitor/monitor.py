@@ -25,7 +25,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from infolens.core import optional
-from infolens.core.files import ClosesOnExit, write_json_atomic
+from infolens.core.files import ClosesOnExit
+from infolens.core.threads import use_threads
 from infolens.core.validation import InvalidParameterError, check_int
 from infolens.monitor.hooks import LayerRecorder
 from infolens.monitor.measures import as_measures
@@ -34,8 +35,7 @@ from infolens.monitor.probe import as_probe
 from infolens.monitor.schedule import Schedule
 from infolens.monitor.tensorboard import TensorBoardSink
 from infolens.runs.loading import OVERHEAD as OVERHEAD_MEASURE
-from infolens.runs.loading import RUNLOG_NAME, SETTINGS_NAME
-from infolens.runs.runlog import RunLog
+from infolens.runs.loading import open_run
 
 __all__ = ["Monitor", "MODEL_LAYER", "OVERHEAD_MEASURE"]
 
@@ -96,6 +96,10 @@ class Monitor(ClosesOnExit):
         Probe sets of a few hundred points are eigen-solved fastest on one
         thread; on a busy machine several BLAS threads per process can make
         them 10-30x slower.  ``None`` leaves the limits alone.
+    threads : int, optional
+        The same as ``blas_threads`` (the name :func:`infolens.set_threads` and
+        ``infolens --threads`` use); it wins when both are given.  ``None``: the
+        library's policy (one thread below 1000 samples, else the idle CPUs).
 
     Attributes
     ----------
@@ -108,7 +112,7 @@ class Monitor(ClosesOnExit):
     def __init__(self, model, layers, probe, *, measures=None, every=1, unit="epoch",
                  at_init=True, run_dir=None, seed=0, reduce="flatten", batch_size=256,
                  forward=None, device=None, accuracy="auto", tensorboard=False,
-                 settings=None, fsync=True, blas_threads=None):
+                 settings=None, fsync=True, blas_threads=None, threads=None):
         torch = optional.torch("the monitor")
         if not isinstance(model, torch.nn.Module):
             raise InvalidParameterError(
@@ -142,12 +146,14 @@ class Monitor(ClosesOnExit):
                 f"{accuracy!r}."
             )
         self.accuracy = accuracy
-        self.blas_threads = check_int(blas_threads, "blas_threads", "Monitor", low=1,
-                                      allow_none=True)
+        self.blas_threads = check_int(blas_threads if threads is None else threads,
+                                      "blas_threads" if threads is None else "threads",
+                                      "Monitor", low=1, allow_none=True)
         self.epoch = 0
         self.global_step = 0
         self.overhead_s = 0.0
         self._started = False
+        self._init_hooks = []
         self.sinks = []
         self.run_dir = None if run_dir is None else os.fspath(run_dir)
         self._memory_rows = []
@@ -157,8 +163,7 @@ class Monitor(ClosesOnExit):
                                      self.probe, self.recorder)
         self.settings.update(settings or {})
         if self.run_dir is not None:
-            self.log = RunLog(os.path.join(self.run_dir, RUNLOG_NAME), fsync=fsync)
-            write_json_atomic(os.path.join(self.run_dir, SETTINGS_NAME), self.settings)
+            self.log = open_run(self.run_dir, self.settings, fsync=fsync)  # None off rank 0
         if tensorboard:
             folder = tensorboard if isinstance(tensorboard, (str, os.PathLike)) else (
                 os.path.join(self.run_dir, "tensorboard") if self.run_dir else None)
@@ -168,6 +173,14 @@ class Monitor(ClosesOnExit):
                     "tensorboard='path')."
                 )
             self.sinks.append(TensorBoardSink(folder, x_axis=self.schedule.unit))
+        if self.schedule.at_init:
+            # The initialisation row must be the untrained network whatever the calling
+            # pattern (start(), step() or epoch_end() first): measure just before the
+            # first forward pass of the model or of a monitored layer, i.e. before the
+            # first training step can change a weight.
+            modules = [model] + [m for m in self.recorder.modules.values() if m is not model]
+            self._init_hooks = [m.register_forward_pre_hook(self._before_first_forward)
+                                for m in modules]
 
     # ------------------------------------------------------------------ state
     @property
@@ -183,6 +196,16 @@ class Monitor(ClosesOnExit):
         self.epoch = int(state["epoch"])
         self.global_step = int(state["step"])
         self._started = bool(state.get("started", True))
+        if self._started:
+            self._remove_init_hooks()
+
+    def _remove_init_hooks(self):
+        for handle in self._init_hooks:
+            handle.remove()
+        self._init_hooks = []
+
+    def _before_first_forward(self, module, inputs):
+        self.start()
 
     def _has(self, key):
         return key in self.log if self.log is not None else key in self._memory_keys
@@ -203,7 +226,14 @@ class Monitor(ClosesOnExit):
 
     # --------------------------------------------------------------- schedule
     def start(self):
-        """Measure at initialisation (if scheduled); called automatically on first use."""
+        """Measure at initialisation (if scheduled).
+
+        Called automatically before the model's first forward pass (a forward
+        pre-hook registered at construction), so the epoch-0 row is the untrained
+        network even when the first call is :meth:`epoch_end` after an epoch of
+        training; calling it explicitly before training does the same.
+        """
+        self._remove_init_hooks()
         if not self._started:
             self._started = True
             if self.schedule.at_init and self.epoch == 0 and self.global_step == 0:
@@ -282,7 +312,7 @@ class Monitor(ClosesOnExit):
             return []
         start = time.perf_counter()
         if self.blas_threads is not None:
-            with threadpool_limits(self.blas_threads):
+            with threadpool_limits(self.blas_threads), use_threads(self.blas_threads):
                 written = self._measure(epoch, step, pending, acc_needed)
         else:
             written = self._measure(epoch, step, pending, acc_needed)
@@ -323,6 +353,7 @@ class Monitor(ClosesOnExit):
 
     def close(self):
         """Flush and close the run log and the sinks."""
+        self._remove_init_hooks()
         if self.log is not None:
             self.log.close()
         for sink in self.sinks:
