@@ -1,6 +1,7 @@
 """``infolens bench``: the accuracy harness, the requirement checks and the paper experiments."""
 
 import os
+import struct
 
 import numpy as np
 import pytest
@@ -91,3 +92,21 @@ def test_paper_experiments_small(tmp_path):
     assert "Ross's mixed KSG" in md
     assert os.path.getsize(paths["plot"]) > 10_000
     assert len(say) == len(A) + len(B) + len(corr) + len(dims)
+    # Experiment B's CSMI-vs-DSMI contrast has its own table and verdict; MINE's differences
+    # from the paper's are stated; no unexplained tolerance; paper.png is a grid.
+    assert "| branches | DSMI clean | CSMI clean |" in md and "Verdict: the contrast" in md
+    assert "rank-transformed" in md and "weight decay" in md and "stops early" in md
+    assert "below the paper's 5000" in md and "reading precision" in md
+    with open(paths["plot"], "rb") as fh:
+        width, height = struct.unpack(">II", fh.read(24)[16:24])
+    assert width / height < 2.0  # the old figure was a 2200 x 495 strip
+
+
+def test_branch_contrast_verdicts():
+    rows = [{"branches": 2, "corruption": c, "dsmi": d, "csmi": m}
+            for c, d, m in ((0.0, 0.8, 0.1), (1.0, 0.0, 0.1))]
+    rows += [{"branches": 5, "corruption": c, "dsmi": d, "csmi": m}   # the issue's case
+             for c, d, m in ((0.0, 1.7, 2.16), (1.0, 0.0, 0.4))]
+    got = {c["branches"]: c for c in paper.branch_contrast(rows)}
+    assert got[2]["held"] is True
+    assert got[5]["held"] is False and not got[5]["dsmi_above_csmi"] and not got[5]["csmi_flat"]

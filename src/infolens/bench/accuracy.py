@@ -12,7 +12,7 @@ Three groups of rows:
   (blobs -> log2 k as t grows, shuffled labels ~ 0, monotone correlation sweep).
 
 :func:`~infolens.bench.accuracy_report.check_requirements` turns the rows into the
-pass/fail list of issue 4, item 5, and
+pass/fail list of the accuracy requirements, and
 :func:`~infolens.bench.accuracy_report.write_accuracy` writes them out; both
 are importable from here too.
 """
@@ -250,6 +250,11 @@ def _exact_rows(n, seeds, quick, say):
             lambda s, k=k, y=y: infolens.dse(_blobs(y, k, s), t=50, sigma=2.0), "bits")
         add("property", f"separated-blobs-k{k}-t50", "dsmi", float(np.log2(k)),
             lambda s, k=k, y=y: infolens.dsmi(_blobs(y, k, s), y, t=50, sigma=2.0), "bits")
+        # the same property under the default bandwidth (sigma="auto")
+        add("property", f"separated-blobs-k{k}-t50-default", "dse", float(np.log2(k)),
+            lambda s, k=k, y=y: infolens.dse(_blobs(y, k, s), t=50), "bits")
+        add("property", f"separated-blobs-k{k}-t50-default", "dsmi", float(np.log2(k)),
+            lambda s, k=k, y=y: infolens.dsmi(_blobs(y, k, s), y, t=50), "bits")
     y3 = np.arange(n_blob) % 3
     add("property", "blobs-k3-shuffled-labels", "dsmi", 0.0,
         lambda s: infolens.dsmi(_blobs(y3, 3, s), np.random.default_rng(s + 7).permutation(y3)),

@@ -22,9 +22,12 @@ in :mod:`infolens.bench.regimes`; both modules' names are importable from here.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
+import shutil
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import numpy as np
 
@@ -33,6 +36,7 @@ from infolens.bench.regimes import INIT_TIE_BITS, LAYERS, PAPER_SIGMA, REGIMES, 
 from infolens.core import optional
 from infolens.core.progress import Progress
 from infolens.core.validation import InvalidParameterError
+from infolens.bench.resume import check_resumable, run_complete
 from infolens.monitor import Measure, Monitor, default_measures
 from infolens.runs.report import find_runs, write_report
 
@@ -155,7 +159,34 @@ def train_run(regime, seed, data, cfg, run_dir, on_epoch=None):
     return {"wall_s": time.perf_counter() - start, "overhead_s": mon.overhead_s}
 
 
-def run_study(out_dir, quick=False, progress=True):
+SMOKE_NOTE = ("SMOKE RUN (--quick): a few epochs, 2 seeds and a small probe set check that "
+              "everything runs; the verdicts below mean nothing. Run without --quick for "
+              "the study.")
+
+
+def _train_in_worker(job):
+    """One run in a worker process (one torch thread); ``job`` = train_run's arguments."""
+    optional.torch("the training-dynamics study").set_num_threads(1)
+    return train_run(*job)
+
+
+def _train_parallel(jobs, workers, bar, cfg):
+    """Train ``jobs`` in ``workers`` processes; the bar moves one run at a time."""
+    context = multiprocessing.get_context("spawn")  # no fork of a process holding torch
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [pool.submit(_train_in_worker, job) for job in jobs]
+        try:
+            for done, future in enumerate(as_completed(futures), start=1):
+                future.result()
+                bar.update(cfg.epochs + 1, detail=f"{done}/{len(jobs)} runs done "
+                                                  f"({workers} in parallel)")
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+
+def run_study(out_dir, quick=False, progress=True, resume=False, workers=1):
     """Run the training-dynamics study and write its report.
 
     Parameters
@@ -167,6 +198,12 @@ def run_study(out_dir, quick=False, progress=True):
         Smoke-test sizes (about a tenth of the full study's time).
     progress : bool, default=True
         Draw a progress bar on stderr.
+    resume : bool, default=False
+        Continue a study in ``out_dir`` that was interrupted: finished runs are
+        kept, an unfinished one is trained again from the start (same seed).
+    workers : int, default=1
+        Runs trained at once, each in its own process on one thread (the
+        verdicts do not depend on it: every run has its own seed).
 
     Returns
     -------
@@ -178,24 +215,37 @@ def run_study(out_dir, quick=False, progress=True):
     out_dir = os.fspath(out_dir)
     run_root = os.path.join(out_dir, "runs")
     report_dir = os.path.join(out_dir, "report")
+    check_resumable(out_dir, cfg, resume)
     data = load_data(cfg.probe_size)
     plan = [(regime, seed) for regime in REGIMES for seed in cfg.seeds]
     bar = Progress(len(plan) * (cfg.epochs + 1), enabled=progress, show_after=0.0, lines=10)
+    kept = 0
     start = time.perf_counter()
     cpu_start = time.process_time()
     threads = torch.get_num_threads()
     # A CNN this small trains fastest on one thread; many threads only contend.
     torch.set_num_threads(1)
-    run_dirs = []
+    run_dirs, jobs = [], []
     try:
         with bar:
             for k, (regime, seed) in enumerate(plan, start=1):
                 run_dir = os.path.join(run_root, f"{regime.replace(' ', '-')}-seed{seed}")
                 run_dirs.append(run_dir)
+                if resume and run_complete(run_dir, cfg):
+                    kept += 1
+                    bar.update(cfg.epochs + 1, detail=f"run {k}/{len(plan)} kept")
+                    continue
+                if os.path.exists(run_dir):  # interrupted: train it again from the start
+                    shutil.rmtree(run_dir)
+                if workers > 1:
+                    jobs.append((regime, seed, data, cfg, run_dir))
+                    continue
                 train_run(regime, seed, data, cfg, run_dir,
                           on_epoch=lambda e, r=regime, s=seed, k=k: bar.update(
                               1, detail=f"run {k}/{len(plan)} {r} seed {s} epoch {e}/"
                                         f"{cfg.epochs}"))
+            if jobs:
+                _train_parallel(jobs, workers, bar, cfg)
     finally:
         torch.set_num_threads(threads)
     runs = find_runs(run_dirs)
@@ -217,19 +267,25 @@ def run_study(out_dir, quick=False, progress=True):
         "An extra measure, rms_distance (RMS pairwise distance of the representation, in "
         "activation units), shows its scale: σ = 10 is a fixed length, so DSE/DSMI at σ = 10 "
         "move when the scale moves even if the geometry does not.",
-        f"Total wall time {wall:.0f} s (CPU {cpu:.0f} s in this process), of which "
-        f"{overhead:.0f} s measuring"
-        f"{' (quick mode: smoke-test sizes, not the study)' if quick else ''}.",
-    ]
+        f"Wall time of this invocation {wall:.0f} s (CPU {cpu:.0f} s in this process"
+        f"{f'; {kept} finished run(s) kept from an interrupted study' if kept else ''}); "
+        f"{overhead:.0f} s of all runs' time was spent measuring.",
+        "How a verdict is reached: at the penultimate layer (the paper's), per seed; held "
+        "when at least 4 of 5 seeds (3 of 3) show it, did not hold when at most 1 of 5 "
+        "does, inconclusive in between; inconclusive too when its premise was not met "
+        "(supervised training learned, the measure is not stuck at 0, the initialisations "
+        "start at low and high DSE). The earlier layer's seed count is given beside it.",
+    ] + ([SMOKE_NOTE] if quick else [])
     out = write_report(runs, report_dir, title="infolens: training dynamics on digits "
                        "(DSE / DSMI, paper §5)", findings=findings, notes=notes)
     with open(os.path.join(report_dir, "findings.md"), "w", encoding="utf-8") as fh:
-        fh.write(findings_markdown(findings))
+        fh.write(findings_markdown(findings, smoke=quick))
     with open(os.path.join(report_dir, "findings.json"), "w", encoding="utf-8") as fh:
         json.dump({"findings": findings, "numbers": numbers, "config": cfg.to_dict(),
-                   "wall_s": wall, "cpu_s": cpu, "monitor_overhead_s": overhead}, fh, indent=1)
+                   "smoke_run": quick, "wall_s": wall, "cpu_s": cpu, "kept_runs": kept,
+                   "monitor_overhead_s": overhead}, fh, indent=1)
     return {"report_dir": report_dir, "html": out["html"], "findings": findings,
-            "numbers": numbers, "wall_s": wall, "cpu_s": cpu}
+            "numbers": numbers, "wall_s": wall, "cpu_s": cpu, "kept_runs": kept}
 
 
 # --------------------------------------------------------------------------- CLI glue
@@ -247,12 +303,19 @@ def fresh_folder(base=DEFAULT_DEMO_DIR):
 
 
 def add_demo_arguments(parser):
-    """The study's options of ``infolens demo`` (``--out``, ``--quick``, ``--no-progress``)."""
+    """The study's options of ``infolens demo`` (``--out``, ``--quick``, ``--resume``,
+    ``--no-progress``)."""
     parser.add_argument("--out", metavar="DIR", default=None,
                         help=f"folder for the runs and the report (default: ./"
                              f"{DEFAULT_DEMO_DIR}, or -2, -3 ... if it exists)")
     parser.add_argument("--quick", action="store_true",
-                        help="smoke-test sizes (~1 min instead of ~3-5): not the study")
+                        help=f"smoke run (~{StudyConfig(True).minutes(2)} min): checks that "
+                             f"everything runs; its verdicts mean nothing")
+    parser.add_argument("--workers", type=int, default=2, metavar="N",
+                        help="runs trained at once, one process and one thread each "
+                             "(default 2: two cores)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue an interrupted study in --out (finished runs are kept)")
     parser.add_argument("--no-progress", dest="progress", action="store_false",
                         help="no progress bar")
 
@@ -270,19 +333,40 @@ def demo_command(args, out=None):
                 f"Install it with 'pip install {package}' (CPU builds are enough), or run "
                 f"'infolens demo --table' for the table demo without it."
             ) from None
+    resume = getattr(args, "resume", False)
+    if resume and not args.out:
+        raise InvalidParameterError("--resume needs --out DIR: the folder of the interrupted "
+                                    "study.")
     folder = args.out or fresh_folder()
-    if args.out and os.path.exists(os.path.join(folder, "runs")):
+    if args.out and os.path.exists(os.path.join(folder, "runs")) and not resume:
         raise InvalidParameterError(
-            f"{folder} already holds a study (runs/); pass another --out or remove it."
+            f"{folder} already holds a study (runs/); continue it with 'infolens demo "
+            f"--resume --out {folder}{' --quick' if args.quick else ''}', or pass another "
+            f"--out."
         )
+    cfg = StudyConfig(args.quick)
     print(f"infolens demo: training a small CNN on scikit-learn's digits in 4 regimes x "
-          f"{len(StudyConfig(args.quick).seeds)} seeds, monitoring DSE/DSMI at 2 layers "
-          f"(CPU, {'~1' if args.quick else '~3-5'} min) ...", file=out, flush=True)
-    result = run_study(folder, quick=args.quick, progress=args.progress)
+          f"{len(cfg.seeds)} seeds, monitoring DSE/DSMI at 2 layers (CPU, about "
+          f"{cfg.minutes(getattr(args, 'workers', 1))} min on free cores)"
+          f"{' - resuming' if resume else ''} ...",
+          file=out, flush=True)
+    if args.quick:
+        print(SMOKE_NOTE, file=out, flush=True)
+    try:
+        result = run_study(folder, quick=args.quick, progress=args.progress, resume=resume,
+                           workers=max(1, getattr(args, "workers", 1)))
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; continue with: infolens demo --resume --out {folder}"
+              f"{' --quick' if args.quick else ''}", file=out, flush=True)
+        return 130
     word = {True: "held", False: "DID NOT HOLD", None: "inconclusive"}
-    print(f"\nPaper findings on this data ({result['wall_s']:.0f} s):", file=out)
+    head = "Smoke-run verdicts (meaningless)" if args.quick else "Paper findings on this data"
+    print(f"\n{head} ({result['wall_s']:.0f} s):", file=out)
     for f in result["findings"]:
-        print(f"  [{word[f['held']]:>12}] {f['finding']}", file=out)
+        seeds = f" ({f['seeds']})" if f.get("seeds") else ""
+        print(f"  [{word[f['held']]:>12}] {f['finding']}{seeds}", file=out)
+        if f.get("premise"):
+            print(f"  {'':>14} premise not met: {f['premise']}", file=out)
     print(f"\nreport: {result['html']}", file=out)
     print(f"report folder: {result['report_dir']}", file=out)
     return 0

@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 from infolens.core import optional
-from infolens.bench.study import add_demo_arguments, demo_command
+from infolens.bench.study import StudyConfig, add_demo_arguments, demo_command
 from infolens.measures.binning import cse, csmi
 from infolens.measures.diffusion import dse, dsmi
 
@@ -135,7 +135,7 @@ def add_parser(subparsers):
              "(no download); --table for the quick measures table",
         description=textwrap.fill(
             "By default (--study) train a small CNN on scikit-learn's digits in four regimes "
-            "(supervised, random labels, weight std 0.01 and 0.1) with several seeds, monitor "
+            "(supervised, random labels, weight std 0.01 and 0.1) with 5 seeds, monitor "
             "DSE/DSMI at two layers with sigma=10 and the scale-aware bandwidth, and write an "
             "HTML report that states which of the paper's findings held. With --table: "
             "compute DSE of scikit-learn's digits images, DSMI between the images and their "
@@ -143,6 +143,7 @@ def add_parser(subparsers):
             "scale-aware default bandwidth and with the reference preset (sigma=10); print "
             "a table with units and timings.", width=78),
         epilog="examples:\n  infolens demo\n  infolens demo --quick --out /tmp/demo\n"
+               "  infolens demo --resume --out infolens-demo     # after Ctrl-C\n"
                "  infolens demo --table --seed 1\n"
                "  python -m infolens demo",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -151,7 +152,8 @@ def add_parser(subparsers):
     modes.add_argument("--table", dest="mode", action="store_const", const="table",
                        help="the digits table of the raw pixels (seconds)")
     modes.add_argument("--study", dest="mode", action="store_const", const="study",
-                       help="the training-dynamics study (default; ~4 min on 2 cores)")
+                       help=f"the training-dynamics study (default; about "
+                            f"{StudyConfig(False).minutes(2)} min on 2 free cores)")
     sub.add_argument("--seed", type=int, default=0, metavar="INT",
                      help="seed of the label shuffle and the random subsets (default 0; "
                           "--table only)")
