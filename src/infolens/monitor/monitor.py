@@ -17,6 +17,7 @@ of the whole measurement is logged too (measure ``"monitor_overhead_s"``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import warnings
@@ -28,6 +29,7 @@ from infolens.core import optional
 from infolens.core.files import ClosesOnExit
 from infolens.core.threads import use_threads
 from infolens.core.validation import InvalidParameterError, check_int
+from infolens.monitor.attention import AttentionRecorder
 from infolens.monitor.hooks import LayerRecorder
 from infolens.monitor.measures import as_measures
 from infolens.monitor.measuring import metric_unit, probe_accuracy, run_probe, run_settings
@@ -35,6 +37,7 @@ from infolens.monitor.probe import as_probe
 from infolens.monitor.schedule import Schedule
 from infolens.monitor.tensorboard import TensorBoardSink
 from infolens.runs.loading import OVERHEAD as OVERHEAD_MEASURE
+from infolens.runs.attention_figure import ATTENTION_MEASURE
 from infolens.runs.loading import open_run
 
 __all__ = ["Monitor", "MODEL_LAYER", "OVERHEAD_MEASURE"]
@@ -65,8 +68,10 @@ class Monitor(ClosesOnExit):
         Schedule: measure every ``every`` epochs (or steps), and before training.
     run_dir : str or os.PathLike, optional
         Folder of the run log (``runlog.jsonl``) and ``settings.json``.
-        Without it rows are kept in memory only (:attr:`rows`).  An existing
-        log is resumed: rows already there are not measured or written again.
+        Without it rows are kept in memory only (:attr:`rows`).  A folder whose
+        log was written by the same settings is resumed (rows already there are
+        not measured or written again); a folder holding a different run is
+        refused (see :func:`infolens.runs.loading.open_run`).
     seed : int, default=0
         The run's seed, recorded in every row.
     reduce : str, callable or dict, default="flatten"
@@ -100,6 +105,13 @@ class Monitor(ClosesOnExit):
         The same as ``blas_threads`` (the name :func:`infolens.set_threads` and
         ``infolens --threads`` use); it wins when both are given.  ``None``: the
         library's policy (one thread below 1000 samples, else the idle CPUs).
+    attention_layers : sequence of str, optional
+        Attention modules whose normalised attention entropy per head is logged
+        as ``attention_entropy`` (mean over heads as the value, the heads in
+        ``per_head``); see :mod:`infolens.monitor.attention`.
+    attention_extract : callable, optional
+        ``extract(module_output) -> probabilities (batch, heads, T, T)``; default:
+        the first such tensor in the module's output.
 
     Attributes
     ----------
@@ -112,7 +124,8 @@ class Monitor(ClosesOnExit):
     def __init__(self, model, layers, probe, *, measures=None, every=1, unit="epoch",
                  at_init=True, run_dir=None, seed=0, reduce="flatten", batch_size=256,
                  forward=None, device=None, accuracy="auto", tensorboard=False,
-                 settings=None, fsync=True, blas_threads=None, threads=None):
+                 settings=None, fsync=True, blas_threads=None, threads=None,
+                 attention_layers=None, attention_extract=None):
         torch = optional.torch("the monitor")
         if not isinstance(model, torch.nn.Module):
             raise InvalidParameterError(
@@ -122,6 +135,8 @@ class Monitor(ClosesOnExit):
         self.model = model
         self.recorder = LayerRecorder(model, layers, reduce)
         self.layers = list(self.recorder.modules)
+        self.attention = None if not attention_layers else AttentionRecorder(
+            model, attention_layers, extract=attention_extract)
         self.probe = as_probe(probe)
         self.measures = as_measures(measures)
         if self.probe.y is None:
@@ -294,6 +309,11 @@ class Monitor(ClosesOnExit):
             (epoch, step, MODEL_LAYER, "probe_accuracy"))
         return pending, acc_needed
 
+    def _attention_pending(self, epoch, step):
+        return self.attention is not None and any(
+            not self._has((epoch, step, layer, ATTENTION_MEASURE))
+            for layer in self.attention.modules)
+
     def collect(self):
         """Run the probe set through the model; returns ``({layer: Z}, output_rows)``.
 
@@ -308,7 +328,7 @@ class Monitor(ClosesOnExit):
         epoch = self.epoch if epoch is None else int(epoch)
         step = self.global_step if step is None else int(step)
         pending, acc_needed = self._pending(epoch, step)
-        if not pending and not acc_needed:
+        if not pending and not acc_needed and not self._attention_pending(epoch, step):
             return []
         start = time.perf_counter()
         if self.blas_threads is not None:
@@ -325,9 +345,11 @@ class Monitor(ClosesOnExit):
         return written
 
     def _measure(self, epoch, step, pending, acc_needed):
-        embeddings, logits = self.collect()
-        written = []
         base = {"epoch": epoch, "step": step, "seed": self.seed}
+        with self.attention or contextlib.nullcontext():
+            embeddings, logits = self.collect()
+        written = [row for row in (self.attention.rows(base) if self.attention else [])
+                   if self._emit(row)]
         if acc_needed:
             acc = probe_accuracy(logits, self.probe.y, self.accuracy)
             if acc is not None:

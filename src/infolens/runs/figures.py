@@ -35,6 +35,7 @@ MEASURE_LABELS = {
     "cse": "CSE(Z)",
     "csmi_y": "CSMI(Z; Y)",
     "rms_distance": "RMS distance of Z",
+    "attention_entropy": "attention entropy (mean over heads)",
 }
 
 
@@ -62,6 +63,11 @@ FIGURE_CAPTIONS = {
         "Information plane: DSMI(Z; X) across, DSMI(Z; Y) up, one column per regime, colour "
         "= epoch. A trajectory moving up and then left would be compression after fitting; "
         "compare where the regimes end."),
+    "attention_heatmap": (
+        "Attention entropy of every head (rows) over training (columns), one panel per "
+        "attention layer, normalised so that 1 is uniform attention over the keys a query "
+        "can see. Dark heads have collapsed onto single keys; bright heads attend to "
+        "everything and carry little (entropic overload)."),
     "training_curves": (
         "Accuracy and loss of the whole model. Read the measures against these: a change in "
         "DSE or DSMI that coincides with the accuracy rising is learning; one after the "

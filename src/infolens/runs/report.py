@@ -20,6 +20,7 @@ import json
 import os
 from collections import OrderedDict
 
+from infolens.runs.attention_figure import plot_attention_heatmap
 from infolens.runs.figures import (
     MEASURE_LABELS,
     figure_caption,
@@ -168,6 +169,7 @@ def write_report(runs, out_dir, *, title="infolens training report", findings=No
         figures.append(plot_measure_family(runs, base, os.path.join(out_dir,
                                                                     f"curves_{base}.png")))
     for fn, name in ((plot_information_plane, "information_plane.png"),
+                     (plot_attention_heatmap, "attention_heatmap.png"),
                      (plot_training_curves, "training_curves.png")):
         path = fn(runs, os.path.join(out_dir, name))
         if path:
