@@ -282,7 +282,7 @@ def test_result_provenance(func):
     assert res.params["base"] == 2
     if "sigma" in res.params:  # the diffusion and adjacency measures
         assert isinstance(res.params["sigma"], float) and res.params["sigma"] > 0
-        assert res.params["sigma_rule"] == "median"
+        assert res.params["sigma_rule"] == "knn"
     if func in (infolens.dse, infolens.ase):
         assert res.eigenvalues.shape == (len(Z),)
         assert np.all(np.diff(res.eigenvalues) >= 0)  # ascending

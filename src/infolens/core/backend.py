@@ -14,7 +14,7 @@ import numpy as np
 
 from infolens.core import optional
 
-__all__ = ["NumpyBackend", "TorchBackend", "backend_of", "NUMPY"]
+__all__ = ["NUMPY", "NumpyBackend", "TorchBackend", "backend_of", "power_of_two_scaled"]
 
 
 class NumpyBackend:
@@ -32,6 +32,10 @@ class NumpyBackend:
     def column_means(self, A):
         """Mean of each column, shape (d,)."""
         return A.mean(axis=0)
+
+    def column_medians(self, A):
+        """A median of each column, shape (d,): a centre that one outlier row cannot move."""
+        return np.median(A, axis=0)
 
     def row_sq_norms(self, A):
         """``|a_i|^2`` for every row, shape (n,)."""
@@ -66,6 +70,10 @@ class NumpyBackend:
     def outer(self, u, v):
         return np.multiply.outer(u, v)
 
+    def nonzero(self, mask):
+        """Row and column indices of the true entries of a 2-D mask."""
+        return np.nonzero(mask)
+
 
 class TorchBackend(NumpyBackend):
     """The same operations on float64 torch tensors on one device."""
@@ -86,6 +94,9 @@ class TorchBackend(NumpyBackend):
 
     def column_means(self, A):
         return A.mean(dim=0)
+
+    def column_medians(self, A):
+        return A.median(dim=0).values
 
     def row_sq_norms(self, A):
         return (A * A).sum(dim=1)
@@ -114,6 +125,9 @@ class TorchBackend(NumpyBackend):
     def outer(self, u, v):
         return u[:, None] * v[None, :]
 
+    def nonzero(self, mask):
+        return self.torch.nonzero(mask, as_tuple=True)
+
 
 #: The numpy backend (stateless, shared).
 NUMPY = NumpyBackend()
@@ -124,3 +138,30 @@ def backend_of(x):
     if optional.is_torch_tensor(x):
         return TorchBackend(x.device)
     return NUMPY
+
+
+def power_of_two_scaled(X, axis=None):
+    """``X`` divided by the power of two that brings its largest ``|entry|`` into [0.5, 1).
+
+    Division by a power of two is exact in floating point, so every quantity
+    that does not depend on the scale is unchanged bit for bit, while squares
+    and products of data at 1e300 or 1e-300 no longer overflow or underflow.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+    axis : None or 0, default=None
+        ``None``: one power for the whole array; ``0``: one per column.
+
+    Returns
+    -------
+    X_scaled : ndarray of shape (n, d), float64
+    exponent : int or ndarray of shape (d,)
+        ``X = X_scaled * 2**exponent``.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    largest = np.max(np.abs(X), axis=axis) if X.size else np.float64(0.0)
+    exponent = np.where(largest > 0, np.frexp(largest)[1], 0).astype(np.int64)
+    if axis is None:
+        exponent = int(exponent)
+    return np.ldexp(X, -exponent), exponent

@@ -128,12 +128,19 @@ def resolve_base(base, caller):
     return (1.0 if base == "e" else float(np.log(base))), _BASES[base]
 
 
+#: Torch dtypes that numpy cannot hold (or holds only as float16); upcast to float32.
+_HALF_TORCH_DTYPES = ("torch.float16", "torch.bfloat16")
+
+
 def to_numpy(array):
     """Convert array-likes, torch tensors included, to a numpy array without copying numpy input."""
     if isinstance(array, np.ndarray):
         return array
     if type(array).__module__.startswith("torch"):
-        return array.detach().cpu().numpy()
+        array = array.detach().cpu()
+        if str(array.dtype) in _HALF_TORCH_DTYPES:
+            array = array.float()  # numpy has no bfloat16; mixed-precision layers give both
+        return array.numpy()
     return np.asarray(array)
 
 

@@ -11,11 +11,15 @@ import numbers
 
 import numpy as np
 
+from infolens.core.backend import power_of_two_scaled
 from infolens.core.validation import InvalidParameterError
-from infolens.kernels.distances import squared_distances
+from infolens.kernels.distances import squared_distance_block
 
 __all__ = [
     "BANDWIDTH_RULES",
+    "DEFAULT_RULE",
+    "KNN_ORDER",
+    "KNN_REFERENCE_SIZE",
     "MEDIAN_SAMPLE_SIZE",
     "check_sigma",
     "resolve_bandwidth",
@@ -24,13 +28,30 @@ __all__ = [
 
 #: Named bandwidth rules.  Each is a degree-one homogeneous function of the
 #: pairwise distances, so the kernel, and every measure built on it, is
-#: unchanged by ``Z -> c * Z + b`` for any ``c > 0`` and shift ``b``.
-BANDWIDTH_RULES = ("median", "rms")
+#: unchanged by ``Z -> c * Z + b`` for any ``c > 0`` and shift ``b``.  Each
+#: depends on the rows as a multiset only (never on their order), and
+#: duplicated rows enter as multiplicities: zero distances are ignored.
+BANDWIDTH_RULES = ("knn", "median", "rms")
 
-#: Largest number of points whose pairwise distances enter the median rule;
-#: larger inputs use a subsample drawn with a fixed seed (so the rule stays
-#: deterministic and scale-invariant).
+#: The rule that ``sigma="auto"`` means under the default preset.
+DEFAULT_RULE = "knn"
+
+#: Largest number of distinct points whose distances enter the ``"median"``
+#: rule, and the largest number of query points of the ``"knn"`` rule; larger
+#: inputs use an evenly spaced subset of their distinct rows in lexicographic
+#: order: chosen from the data's content, never from the row order.
 MEDIAN_SAMPLE_SIZE = 2048
+
+#: The ``"knn"`` rule's neighbour order is ``ceil(KNN_ORDER * ln N)`` for ``N`` rows
+#: (``benchmarks/bench_bandwidth.py``: 1 keeps blobs apart slightly better, 2 keeps
+#: DSMI monotone along a weak smooth dependence at t = 1).
+KNN_ORDER = 2.0
+
+#: Largest number of distinct points searched for neighbours by the ``"knn"`` rule.
+KNN_REFERENCE_SIZE = 16384
+
+#: Entries of one block of query-to-reference distances.
+_BLOCK_ENTRIES = 1 << 22
 
 
 def check_sigma(sigma, caller, *, name="sigma", rules=BANDWIDTH_RULES):
@@ -76,11 +97,22 @@ def resolve_bandwidth(Z, sigma, caller="dse"):
     Parameters
     ----------
     Z : ndarray of shape (n_samples, n_features)
-    sigma : float or {"median", "rms"}
+    sigma : float or {"knn", "median", "rms"}
         * a positive number: used as is (same units as ``Z``);
-        * ``"median"``: the median Euclidean distance between distinct pairs of
-          points (over a fixed-seed subsample of ``MEDIAN_SAMPLE_SIZE`` points
-          when ``n_samples`` is larger);
+        * ``"knn"``: ``median_i r_k(i) / sqrt(2)``, where ``r_k(i)`` is the
+          distance from row ``i`` to its ``k``-th nearest other row at a
+          non-zero distance (copies of a row count once each as neighbours of
+          the other rows, never as their own), ``k = ceil(2 ln N)`` for ``N``
+          rows, and the median runs over rows (copies included).  The kernel
+          is then ``exp(-d^2 / r^2)`` with ``r`` the typical ``k``-NN
+          distance: the global form of the self-tuning kernel, local enough
+          to keep separated clusters apart.  Above ``MEDIAN_SAMPLE_SIZE``
+          distinct rows the median runs over an evenly spaced lexicographic
+          subset of them, and above ``KNN_REFERENCE_SIZE`` the neighbours are
+          searched in such a subset;
+        * ``"median"``: the median Euclidean distance between pairs of rows
+          at a non-zero distance (over an evenly spaced lexicographic subset
+          of ``MEDIAN_SAMPLE_SIZE`` distinct rows when there are more);
         * ``"rms"``: the root-mean-square distance between distinct pairs,
           ``sqrt(2 n / (n - 1) * trace(cov(Z)))``, exact and O(n d).
 
@@ -99,16 +131,83 @@ def resolve_bandwidth(Z, sigma, caller="dse"):
         var = Z.var(axis=0).sum()
         value = float(np.sqrt(2.0 * n / (n - 1) * var))
     else:
-        if n > MEDIAN_SAMPLE_SIZE:
-            idx = np.random.default_rng(0).choice(n, MEDIAN_SAMPLE_SIZE, replace=False)
-            Z = Z[np.sort(idx)]
-        d2 = squared_distances(Z)
-        pairs = np.sqrt(d2[np.triu_indices(Z.shape[0], k=1)])
-        value = float(np.median(pairs))
-        if value == 0.0:
-            nonzero = pairs[pairs > 0]
-            value = float(nonzero.mean()) if nonzero.size else 0.0
+        # Distinct rows in lexicographic order: a canonical form of the multiset of rows.
+        U, counts = np.unique(Z, axis=0, return_counts=True)
+        if U.shape[0] < 2:
+            return 1.0
+        value = _knn_rule(U, counts) if sigma == "knn" else _median_rule(U, counts)
     return value if value > 0 else 1.0
+
+
+def _evenly_spaced(n, m):
+    """``m`` evenly spaced indices into ``range(n)`` (all of them when ``n <= m``)."""
+    if n <= m:
+        return np.arange(n)
+    return np.unique(np.round(np.linspace(0, n - 1, m)).astype(np.int64))
+
+
+def _distance_blocks(Q, R):
+    """Yield ``(start, stop, d2)``: squared distances of ``Q[start:stop]`` to every row of ``R``."""
+    centre = np.median(R, axis=0)
+    Qc, Rc = Q - centre, R - centre
+    RT, sq_r = np.ascontiguousarray(Rc.T), np.einsum("ij,ij->i", Rc, Rc)
+    sq_q = np.einsum("ij,ij->i", Qc, Qc)
+    step = max(1, _BLOCK_ENTRIES // R.shape[0])
+    for start in range(0, Q.shape[0], step):
+        stop = min(start + step, Q.shape[0])
+        yield start, stop, squared_distance_block(Qc[start:stop], sq_q[start:stop], RT, sq_r)
+
+
+def _weighted_median(values, weights):
+    """``np.median`` of ``values`` repeated ``weights`` times, without repeating them."""
+    order = np.argsort(values, kind="stable")
+    v, cum = values[order], np.cumsum(weights[order])
+    total = int(cum[-1])
+    low = v[np.searchsorted(cum, (total + 1) // 2)]
+    high = v[np.searchsorted(cum, total // 2 + 1)]
+    return float(0.5 * (low + high))
+
+
+def _median_rule(U, counts):
+    """Weighted median of the non-zero pairwise distances of the distinct rows ``U``."""
+    keep = _evenly_spaced(U.shape[0], MEDIAN_SAMPLE_SIZE)
+    U, counts = U[keep], counts[keep]
+    m = U.shape[0]
+    d2 = next(_distance_blocks(U, U))[2] if m * m <= _BLOCK_ENTRIES else np.vstack(
+        [block for _, _, block in _distance_blocks(U, U)])
+    i, j = np.triu_indices(m, k=1)
+    pairs = np.sqrt(d2[i, j])
+    weights = counts[i] * counts[j]
+    nonzero = pairs > 0
+    if not nonzero.any():
+        return 0.0
+    return _weighted_median(pairs[nonzero], weights[nonzero])
+
+
+def _knn_rule(U, counts):
+    """Median ``k``-NN distance over the rows, divided by ``sqrt(2)``; see :func:`resolve_bandwidth`."""
+    ref = _evenly_spaced(U.shape[0], KNN_REFERENCE_SIZE)
+    R, weight_r = U[ref], counts[ref]
+    k = max(1, int(np.ceil(KNN_ORDER * np.log(weight_r.sum()))))
+    query = ref[_evenly_spaced(ref.size, MEDIAN_SAMPLE_SIZE)]
+    Q, weight_q = U[query], counts[query]
+    kk = min(k, R.shape[0] - 1)
+    radii = np.zeros(Q.shape[0])
+    for start, stop, d2 in _distance_blocks(Q, R):
+        d2[d2 == 0] = np.inf  # the row itself and its copies
+        part = np.argpartition(d2, kk - 1, axis=1)[:, :kk]
+        vals = np.take_along_axis(d2, part, axis=1)
+        cnt = np.where(np.isfinite(vals), weight_r[part], 0)
+        order = np.argsort(vals, axis=1, kind="stable")
+        vals = np.take_along_axis(vals, order, axis=1)
+        cum = np.cumsum(np.take_along_axis(cnt, order, axis=1), axis=1)
+        target = np.minimum(k, cum[:, -1])
+        first = np.argmax(cum >= target[:, None], axis=1)
+        radii[start:stop] = np.where(target > 0, np.sqrt(vals[np.arange(stop - start), first]), 0)
+    found = radii > 0
+    if not found.any():
+        return 0.0
+    return _weighted_median(radii[found], weight_q[found]) / np.sqrt(2.0)
 
 
 def unit_scaled_bandwidth(X, sigma, caller):
@@ -125,7 +224,7 @@ def unit_scaled_bandwidth(X, sigma, caller):
     Parameters
     ----------
     X : ndarray of shape (n, d)
-    sigma : float or {"median", "rms"}
+    sigma : float or {"knn", "median", "rms"}
         A checked bandwidth (:func:`check_sigma`).
     caller : str
 
@@ -138,9 +237,7 @@ def unit_scaled_bandwidth(X, sigma, caller):
     sigma_value : float
         The bandwidth in the units of ``X``.
     """
-    largest = float(np.max(np.abs(X))) if X.size else 0.0
-    exponent = int(np.frexp(largest)[1]) if largest > 0 else 0
-    X_unit = np.ldexp(np.asarray(X, dtype=np.float64), -exponent)
+    X_unit, exponent = power_of_two_scaled(X)
     if isinstance(sigma, str):
         sigma_unit = resolve_bandwidth(X_unit, sigma, caller)
         return X_unit, sigma_unit, float(np.ldexp(sigma_unit, exponent))

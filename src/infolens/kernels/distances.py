@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from infolens.core.backend import NUMPY, backend_of
 
-__all__ = ["squared_distance_block", "squared_distances"]
+__all__ = ["CANCELLATION", "squared_distance_block", "squared_distances"]
+
+#: Relative size below which a squared distance from the matrix-product formula
+#: is recomputed as a direct difference (see ``squared_distance_block``).
+CANCELLATION = 2.0 ** -16
+
+#: Entries recomputed per chunk (bounds the temporary of the direct differences).
+_REDO_CHUNK = 1 << 16
 
 
 def squared_distance_block(A_rows, sq_rows, BT, sq_cols, xp=NUMPY):
@@ -30,17 +37,45 @@ def squared_distance_block(A_rows, sq_rows, BT, sq_cols, xp=NUMPY):
     Returns
     -------
     array of shape (r, m)
-        Non-negative squared distances, in squared units of the input.
+        Non-negative squared distances, in squared units of the input.  Entries
+        small against ``|a_i|^2 + |b_j|^2`` (where the product formula cancels)
+        are recomputed as direct differences, so copies of a row are exactly 0.
     """
     out = A_rows @ BT
     out *= -2.0
     out += sq_rows[:, None]
     out += sq_cols[None, :]
-    return xp.clamp_min_(out, 0.0)
+    xp.clamp_min_(out, 0.0)
+    _redo_cancelled(out, A_rows, sq_rows, BT, sq_cols, xp)
+    return out
+
+
+def _redo_cancelled(out, A_rows, sq_rows, BT, sq_cols, xp):
+    """Recompute by direct differences the entries that cancellation may have ruined.
+
+    ``|a|^2 + |b|^2 - 2 a.b`` carries an absolute error of a few ulps of
+    ``|a|^2 + |b|^2``: an entry below ``CANCELLATION`` times that is mostly
+    rounding (copies of one row, or rows far from the centre, as beside one
+    huge outlier).  Those entries become ``sum((a - b)^2)``, exact to
+    rounding (exactly 0 for copies).  Ordinary data has none, so the check
+    costs one comparison pass.
+    """
+    if not sq_rows.shape[0] or not sq_cols.shape[0]:
+        return
+    rough = CANCELLATION * (sq_rows.max() + sq_cols.max())
+    rows, cols = xp.nonzero(out <= rough)
+    if not rows.shape[0]:
+        return
+    suspect = out[rows, cols] <= CANCELLATION * (sq_rows[rows] + sq_cols[cols])
+    rows, cols = rows[suspect], cols[suspect]
+    for start in range(0, rows.shape[0], _REDO_CHUNK):
+        r, c = rows[start:start + _REDO_CHUNK], cols[start:start + _REDO_CHUNK]
+        diff = A_rows[r] - BT[:, c].T
+        out[r, c] = (diff * diff).sum(1)
 
 
 def squared_distances(A, B=None, xp=None):
-    """Squared Euclidean distances by one matrix product on centred data.
+    """Squared Euclidean distances by one matrix product on median-centred data.
 
     Parameters
     ----------
@@ -59,15 +94,17 @@ def squared_distances(A, B=None, xp=None):
     Notes
     -----
     Centring removes the cancellation error that ``|a|^2 + |b|^2 - 2 a.b``
-    suffers when the data sit far from the origin.  The right-hand factor is an
+    suffers when the data sit far from the origin; the centre is the
+    column-wise median, which one huge outlier row cannot drag away from the
+    other rows (the mean can, and subtracting it would round them).  The right-hand factor is an
     explicit transposed copy: ``A @ A.T`` on a view of the same buffer takes
     OpenBLAS's SYRK path, which crashes for large float64 inputs on some builds.
     """
     xp = backend_of(A) if xp is None else xp
     same = B is None
-    mean = xp.column_means(A)
-    Ac = A - mean
-    Bc = Ac if same else B - mean
+    centre = xp.column_medians(A)
+    Ac = A - centre
+    Bc = Ac if same else B - centre
     out = squared_distance_block(Ac, xp.row_sq_norms(Ac), xp.transpose_copy(Bc),
                                  xp.row_sq_norms(Bc), xp)
     if same:

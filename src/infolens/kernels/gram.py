@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from infolens.core.validation import InvalidParameterError
-from infolens.kernels.bandwidth import resolve_bandwidth
+from infolens.core.backend import power_of_two_scaled
+from infolens.kernels.bandwidth import unit_scaled_bandwidth
 from infolens.kernels.gaussian import affinity_matrix
 
 __all__ = ["KERNELS", "gram_matrix", "label_gram", "row_normalise"]
@@ -26,20 +27,24 @@ def gram_matrix(X, kernel, sigma, caller):
     ----------
     X : ndarray of shape (n, d)
     kernel : {"gaussian", "cosine", "linear"}
-    sigma : float or {"median", "rms"}
+    sigma : float or {"knn", "median", "rms"}
         Gaussian bandwidth (units of ``X``).
     caller : str
 
     Returns
     -------
     K : ndarray of shape (n, n)
+        The linear kernel is that of ``X`` divided by a power of two (so that
+        data at 1e300 does not overflow): normalise it by its trace.
     sigma : float or None
         The resolved Gaussian bandwidth (units of ``X``), None for other kernels.
     """
-    X = np.asarray(X, dtype=np.float64)
     if kernel == "gaussian":
-        s = resolve_bandwidth(X, sigma, caller)
-        return affinity_matrix(X, s), s
+        X_unit, s_unit, s = unit_scaled_bandwidth(X, sigma, caller)
+        return affinity_matrix(X_unit, s_unit), s
+    # Scaled by a power of two: the cosine kernel is unchanged bit for bit and the
+    # linear one by a power of two that its trace normalisation removes.
+    X = power_of_two_scaled(X)[0]
     F = row_normalise(X) if kernel == "cosine" else X
     return F @ np.ascontiguousarray(F.T), None
 

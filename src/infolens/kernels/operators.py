@@ -74,7 +74,7 @@ class _KernelRows:
     def __init__(self, X, sigma, dtype):
         self.dtype = np.dtype(dtype)
         Xc = np.asarray(X, dtype=np.float64)
-        Xc = Xc - Xc.mean(axis=0)
+        Xc = Xc - np.median(Xc, axis=0)  # see squared_distances: robust to one outlier
         self.X = np.ascontiguousarray(Xc, dtype=self.dtype)
         self.XT = np.ascontiguousarray(self.X.T)
         self.sq = np.einsum("ij,ij->i", self.X, self.X)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from infolens.core import optional
+from infolens.core.backend import power_of_two_scaled
 from infolens.core.result import build_result, stopwatch
 from infolens.core.validation import check_bool, check_int, check_option, check_real, resolve_base
 from infolens.measures.common import check_mi_inputs, standardize
@@ -46,10 +47,12 @@ def compress(A, n_components, method="pca", *, epochs=100, lr=1e-3, random_state
     ndarray of shape (n_samples, min(n_components, n_features))
     """
     if A.shape[1] <= n_components:
-        return standardize(A)
+        return standardize(power_of_two_scaled(A, axis=0)[0])
     # Centre and divide by one global scale: per-column standardisation would erase the
-    # variance ranking that PCA (and a reconstruction loss) relies on.
-    A = np.asarray(A, dtype=np.float64) - A.mean(axis=0)
+    # variance ranking that PCA (and a reconstruction loss) relies on.  The power of two
+    # first (exact) keeps that scale finite for data at 1e300 or 1e-300.
+    A = power_of_two_scaled(A)[0]
+    A = A - A.mean(axis=0)
     scale = A.std()
     A = A / (scale if scale > 0 else 1.0)
     if method == "pca":

@@ -22,6 +22,7 @@ from scipy.spatial.distance import cdist
 from scipy.special import digamma, gammaln, ndtri
 
 from infolens.core import optional
+from infolens.core.backend import power_of_two_scaled
 from infolens.core.result import build_result, stopwatch
 from infolens.core.validation import (
     InvalidParameterError, check_bool, check_embeddings, check_int, check_option, check_real,
@@ -197,7 +198,9 @@ def kl_entropy(Z, *, k=3, metric="euclidean", base=2, return_result=False):
     X = check_embeddings(Z, caller=caller, min_samples=k + 1)
     p = _METRICS[metric]
     with stopwatch() as clock:
-        X = np.asarray(X, dtype=np.float64)
+        # H(c Z) = H(Z) + d log c: solved at unit scale (a power of two, exact), so that
+        # distances of data at 1e300 or 1e-300 neither overflow nor underflow.
+        X, exponent = power_of_two_scaled(X)
         n, d = X.shape
         eps = knn_distances(X, k, p)[0][:, -1]
         if np.any(eps <= 0):
@@ -208,7 +211,8 @@ def kl_entropy(Z, *, k=3, metric="euclidean", base=2, return_result=False):
                 f"Differential entropy is -inf for data with atoms: remove duplicates, use "
                 f"a discrete estimator (infolens.cse), or add small noise deliberately."
             )
-        nats = digamma(n) - digamma(k) + _log_unit_ball(d, p) + d * np.mean(np.log(eps))
+        nats = (digamma(n) - digamma(k) + _log_unit_ball(d, p) + d * np.mean(np.log(eps))
+                + d * exponent * np.log(2.0))
     params = {"k": k, "metric": metric, "base": base}
     return build_result(caller, nats / log_base, unit, params, elapsed_s=clock[0],
                         details={"n_samples": n, "n_features": d}, return_result=return_result)
@@ -308,13 +312,15 @@ def ksg_mi(Z, Y, *, k=3, algorithm=1, y_kind="auto", preprocess="auto",
         preprocess = "standardize" if kind == "labels" else "rank"
     rng = np.random.default_rng(random_state)
     with stopwatch() as clock:
-        X = preprocess_columns(X, preprocess)
+        # Per-column powers of two (exact): the maps below are scale-free per column, and
+        # their variances of data at 1e300 or 1e-300 then neither overflow nor underflow.
+        X = preprocess_columns(power_of_two_scaled(X, axis=0)[0], preprocess)
         if jitter > 0:
             X = X + jitter * rng.standard_normal(X.shape)
         if kind == "labels":
             nats, used = _ross(X, Yv, k)
         else:
-            Yc = preprocess_columns(Yv, preprocess)
+            Yc = preprocess_columns(power_of_two_scaled(Yv, axis=0)[0], preprocess)
             if jitter > 0:
                 Yc = Yc + jitter * rng.standard_normal(Yc.shape)
             nats, used = _ksg(X, Yc, k, algorithm), n

@@ -203,6 +203,9 @@ def _fit(objective, caller, Z, Y, *, y_kind, critic, hidden, embed_dim, epochs, 
                     loss = -(joint - mean_exp / moving)
                 else:
                     loss = -value
+                if not bool(torch.isfinite(loss.detach())):
+                    raise _diverged(caller, lr, f"the training loss became "
+                                                f"{float(loss.detach())} in epoch {epoch + 1}")
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -217,6 +220,9 @@ def _fit(objective, caller, Z, Y, *, y_kind, critic, hidden, embed_dim, epochs, 
         model.load(best_state)
         nats = _heldout(torch, objective, model, z_val, y_val, bsz,
                         torch.Generator().manual_seed(seed + 1))
+        if not np.isfinite(nats) or nats < DIVERGED_NATS:
+            raise _diverged(caller, lr, f"the best held-out bound is {nats:.4g} nats, where a "
+                                        f"constant critic gives 0")
     params = {"critic": critic_kind, "hidden": list(hidden), "embed_dim": embed_dim,
               "epochs": epochs, "batch_size": batch_size, "lr": lr,
               "weight_decay": weight_decay, "patience": patience,
@@ -232,6 +238,17 @@ def _fit(objective, caller, Z, Y, *, y_kind, critic, hidden, embed_dim, epochs, 
         details["upper_limit"] = float(np.log(bsz)) / log_base
     return build_result(caller, nats / log_base, unit, params, elapsed_s=clock[0],
                         details=details, return_result=return_result)
+
+
+#: A held-out bound below this (nats) means training diverged: a constant critic gives 0.
+DIVERGED_NATS = -2.0
+
+
+def _diverged(caller, lr, what):
+    """The error of a training run that diverged (too large a learning rate, mostly)."""
+    return InvalidParameterError(
+        f"{caller}: training diverged: {what}. Lower the learning rate (got lr={lr!r}; the "
+        f"default is 1e-3) or pass more samples.")
 
 
 def _check_hidden(hidden, caller):
