@@ -35,7 +35,7 @@ PUBLIC_PACKAGES = ("infolens", "infolens.batch", "infolens.bench", "infolens.cli
 # The stages in import order (docs/architecture.md): a module may import its own stage and the
 # stages before it, never one after it. "infolens" is the package's __init__.
 STAGES = ("core", "kernels", "spectrum", "measures", "registry", "api", "datasets", "infolens",
-          "runs", "monitor", "batch", "bench", "cli", "__main__")
+          "runs", "models", "monitor", "batch", "bench", "cli", "__main__")
 
 Site = namedtuple("Site", "line targets in_function dynamic")
 

