@@ -457,3 +457,21 @@ def test_unknown_batch_measure_lists_only_measures(tmp_path, capsys, monkeypatch
     assert code == 2 and "Known measures:" in err
     known = err.split("Known measures:")[1]
     assert "dse" in known and "set_progress" not in known and "list_methods" not in known
+
+
+def test_dsmi_says_what_each_interval_covers_and_ci_adds_a_sampling_interval(tmp_path, capsys):
+    rng = np.random.default_rng(2)
+    labels = np.repeat(np.arange(3), 40)
+    np.save(tmp_path / "z.npy", rng.normal(size=(120, 4)) + 3.0 * labels[:, None])
+    np.save(tmp_path / "y.npy", labels)
+    code, out, err = _run(["dsmi", tmp_path / "z.npy", "--labels", tmp_path / "y.npy",
+                           "--ci", "8"], capsys)
+    assert code == 0, err
+    assert "Monte-Carlo s.e." in out and "of the random subsets" in out
+    assert "95% t-interval over subsets [" in out
+    low, high = (float(x) for x in out.split("over data sets [")[1].split("]")[0].split(","))
+    value = float(out.split("=")[1].split()[0])
+    assert low < value < high and "(8 half-size subsamples)" in out
+    code, out, err = _run(["dsmi", tmp_path / "z.npy", "--labels", tmp_path / "y.npy",
+                           "--ci", "8", "--method", "slq"], capsys)
+    assert code == 2 and "drop --method" in err

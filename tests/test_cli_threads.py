@@ -77,8 +77,10 @@ def test_the_solve_runs_under_the_policy(monkeypatch):
 
 def test_cli_threads_option_sets_the_process_count(tmp_path, capsys):
     np.save(tmp_path / "Z.npy", np.random.default_rng(0).normal(size=(30, 3)))
-    assert main(["--threads", "2", "dse", str(tmp_path / "Z.npy")]) == 0
-    assert threads.get_threads() == 2
+    before = threads.get_threads()
+    assert main(["--threads", "2", "dse", str(tmp_path / "Z.npy"), "--verbose"]) == 0
+    assert "2 thread(s)" in capsys.readouterr().err
     assert main(["dse", str(tmp_path / "Z.npy"), "--threads", "1", "--verbose"]) == 0
-    assert threads.get_threads() == 1
     assert "1 thread(s)" in capsys.readouterr().err
+    # In force for the command only: an in-process call leaves the caller's setting alone.
+    assert threads.get_threads() == before

@@ -11,12 +11,12 @@ from infolens import datasets
 
 def test_list_methods_is_complete_and_callable():
     methods = infolens.list_methods()
-    assert {m.kind for m in methods} == {"entropy", "mi", "score"}
+    assert {m.kind for m in methods} == {"entropy", "mi", "score", "dependence"}
     for m in methods:
         func = getattr(infolens, m.function)
         assert callable(func) and func.__doc__
         assert m.unit and m.cost and m.reference
-        if m.kind == "mi":
+        if m.kind in ("mi", "dependence"):
             assert m.y_kinds
             assert "Y" in inspect.signature(func).parameters
     names = {m.name for m in infolens.list_methods("mi")}
@@ -152,7 +152,7 @@ def test_every_new_method_rejects_bad_input_clearly(name, kind):
     func = getattr(infolens, name)
     rng = np.random.default_rng(0)
     Z = rng.standard_normal((40, 2))
-    args = (lambda A: (A, Z[:, :1])) if kind == "mi" else (lambda A: (A,))
+    args = (lambda A: (A, Z[:, :1])) if kind in ("mi", "dependence") else (lambda A: (A,))
     bad = Z.copy()
     bad[5, 0] = np.nan
     with pytest.raises(infolens.InvalidParameterError, match=f"'Z' parameter of {name}.*finite"):
@@ -161,6 +161,6 @@ def test_every_new_method_rejects_bad_input_clearly(name, kind):
         func(*args(Z[:, 0]))
     with pytest.raises(infolens.InvalidParameterError, match="real numeric array"):
         func(*args(np.array([["a", "b"]] * 40)))
-    if kind == "mi":
+    if kind in ("mi", "dependence"):
         with pytest.raises(infolens.InvalidParameterError, match="same number of rows"):
             func(Z, Z[:30, :1])

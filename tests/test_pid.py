@@ -65,6 +65,9 @@ def _dit(pe, method):
     if method == "imin":
         pid = PID_WB(d, [[0], [1]], [2])
     else:
+        # dit's solver draws its start from numpy's global generator: seed it, or the
+        # oracle's answer depends on which tests ran before.
+        np.random.seed(0)
         pid = PID_BROJA(d, [[0], [1]], [2], method="admui")
     return np.array([pid.get_pi(((0,), (1,))), pid.get_pi(((0,),)), pid.get_pi(((1,),)),
                      pid.get_pi(((0, 1),))])

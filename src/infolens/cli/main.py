@@ -20,8 +20,8 @@ from infolens.cli.parser import (
     Parser,
     active_parser,
     add_common_options,
-    apply_common_options,
     check_extras,
+    common_options,
     precheck,
 )
 from infolens.core.validation import InvalidParameterError
@@ -77,9 +77,14 @@ def main(argv=None):
         parser.print_help()
         return 2
     try:
-        apply_common_options(args)
-    except argparse.ArgumentTypeError as exc:
+        with common_options(args):
+            return _run(args)
+    except argparse.ArgumentTypeError as exc:     # --quiet with --verbose
         command.error(str(exc))
+
+
+def _run(args):
+    """Check the command's optional dependencies, then run it; user errors exit 2."""
     # Optional dependencies are checked before any work (``requires`` of the command).
     requires = getattr(args, "requires", None)
     missing = check_extras(*(requires(args) if callable(requires) else requires or ()))

@@ -6,26 +6,27 @@ closest option for a typo ("did you mean --sigma?").  Sub-parsers inherit the cl
 commands registered by any module get the same behaviour.
 
 :func:`add_common_options` gives every command ``--quiet``, ``--verbose`` and
-``--threads N``; :func:`apply_common_options` puts them in force.
+``--threads N``; :func:`common_options` puts them in force for one command.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import logging
 import re
 import sys
 
 from infolens.core.optional import installed
-from infolens.core.progress import set_progress
+from infolens.core.progress import progress_state, set_progress
 from infolens.core.threads import set_threads
 
 __all__ = [
     "Parser",
     "active_parser",
     "add_common_options",
-    "apply_common_options",
+    "common_options",
     "check_extras",
     "positive_int",
     "precheck",
@@ -145,8 +146,17 @@ def add_common_options(parser, top=False):
         add_common_options(sub)
 
 
-def apply_common_options(args):
-    """Merge the top-level and command-level common options into ``args`` and apply them."""
+@contextlib.contextmanager
+def common_options(args):
+    """Merge the top-level and command-level common options into ``args``, apply them for
+    the duration of the command, and restore the process's settings afterwards (the CLI
+    may run in-process: a ``--quiet`` call must not silence the caller's progress bars).
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        When ``--quiet`` and ``--verbose`` are both given.
+    """
     args.quiet = bool(getattr(args, "quiet", False) or getattr(args, "global_quiet", False))
     args.verbose = bool(getattr(args, "verbose", False)
                         or getattr(args, "global_verbose", False))
@@ -154,9 +164,10 @@ def apply_common_options(args):
     args.threads = threads if threads is not None else getattr(args, "global_threads", None)
     if args.quiet and args.verbose:
         raise argparse.ArgumentTypeError("--quiet and --verbose exclude each other")
-    if args.threads is not None:
-        set_threads(args.threads)
     logger = logging.getLogger("infolens")
+    saved_progress, saved_level = progress_state(), logger.level
+    saved_threads = set_threads(args.threads) if args.threads is not None else None
+    handler = None
     if args.quiet:
         set_progress(False)
         logger.setLevel(logging.WARNING)
@@ -165,6 +176,15 @@ def apply_common_options(args):
         handler.setFormatter(logging.Formatter("infolens: %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
+    try:
+        yield args
+    finally:
+        set_progress(saved_progress)
+        logger.setLevel(saved_level)
+        if handler is not None:
+            logger.removeHandler(handler)
+        if args.threads is not None:
+            set_threads(saved_threads)
 
 
 def check_extras(*needs):

@@ -32,7 +32,7 @@ import time
 
 from infolens.core.validation import InvalidParameterError
 
-__all__ = ["Progress", "progress_enabled", "set_progress"]
+__all__ = ["Progress", "progress_enabled", "progress_state", "set_progress"]
 
 logger = logging.getLogger("infolens")
 
@@ -52,6 +52,11 @@ def set_progress(enabled):
             f"set_progress expects True, False or None; got {enabled!r}."
         )
     _state["enabled"] = enabled
+
+
+def progress_state():
+    """The value last given to :func:`set_progress` (True, False or None), to restore it."""
+    return _state["enabled"]
 
 
 def progress_enabled():

@@ -320,6 +320,9 @@ class Monitor(ClosesOnExit):
         Every module is put in eval mode and restored to its own previous mode;
         gradients are off.
         """
+        # The probe pass is itself the model's first forward when nothing ran before: the
+        # initialisation hooks must not fire inside it (they would measure twice).
+        self._remove_init_hooks()
         return run_probe(self.model, self.recorder, self.probe, batch_size=self.batch_size,
                          device=self.device, forward=self.forward)
 
