@@ -53,8 +53,7 @@ ORDER_FREE = ("dse", "ase", "cse", "kl_entropy", "renyi_entropy", "von_neumann_e
 SCALED = ("kl_entropy",)
 #: Contract breaches found by this test in files outside its author's part, left open
 #: for their owners (xfail, not strict, so a fix turns them green without an edit).
-OPEN = {"kde_mi": "numpy LinAlgError 'Matrix is not positive definite' on a dead layer "
-                  "(75 % zero rows, n=10, d=4): measures/kde.py"}
+OPEN = {}
 #: Cheap settings for the trained measures.
 CHEAP = {"epochs": 2, "batch_size": 16}
 

@@ -256,7 +256,10 @@ def test_ctrl_c_stops_a_long_computation_cleanly(tmp_path):
     import time
 
     code = (
-        "import numpy as np, infolens\n"
+        "import signal, numpy as np, infolens\n"
+        # A shell's background job starts with SIGINT ignored; Python keeps that, so
+        # install the usual Ctrl-C handler whatever launched the test.
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "X = np.random.default_rng(0).normal(size=(3000, 8))\n"
         "print('start', flush=True)\n"
         "for s in range(1000):\n"

@@ -55,7 +55,14 @@ def _check_spread(A, name, caller):
 def _loo_log_density(U, H):
     """Leave-one-out log density (nats) of a Gaussian KDE with covariance ``H`` at each row."""
     n, d = U.shape
-    L = np.linalg.cholesky(H)
+    try:
+        L = np.linalg.cholesky(H)
+    except np.linalg.LinAlgError:
+        raise InvalidParameterError(
+            f"kde_mi: the normal scores of the {d} columns are (nearly) collinear, so a "
+            f"{d}-dimensional kernel density has no volume (many identical rows, as in a dead "
+            f"layer, or columns that are functions of each other). Drop the duplicated or "
+            f"derived columns, or use method='ksg'.") from None
     W = np.linalg.solve(L, U.T).T
     sq = np.einsum("ij,ij->i", W, W)
     out = np.empty(n)
