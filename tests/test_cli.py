@@ -475,3 +475,16 @@ def test_dsmi_says_what_each_interval_covers_and_ci_adds_a_sampling_interval(tmp
     code, out, err = _run(["dsmi", tmp_path / "z.npy", "--labels", tmp_path / "y.npy",
                            "--ci", "8", "--method", "slq"], capsys)
     assert code == 2 and "drop --method" in err
+
+
+def test_knn_adjacency_records_no_bandwidth(tmp_path, capsys):
+    np.save(tmp_path / "z.npy", np.random.default_rng(3).normal(size=(60, 3)))
+    code, out, err = _run(["ase", tmp_path / "z.npy", "--adjacency", "knn", "--sigma", "3"],
+                          capsys)
+    assert code == 0, err
+    assert "sigma" not in out
+    code, out, err = _run(["ase", tmp_path / "z.npy", "--adjacency", "knn", "--json"], capsys)
+    params = json.loads(out)["params"]
+    assert params["sigma"] is None and params["sigma_rule"] is None
+    code, out, err = _run(["ase", tmp_path / "z.npy", "--json"], capsys)
+    assert json.loads(out)["params"]["sigma"] > 0      # the Gaussian adjacency uses one

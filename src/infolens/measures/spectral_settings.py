@@ -155,6 +155,8 @@ class SpectralSettings:
             "random_state": self.random_state,
         }
         out.update(extra)
+        if extra.get("adjacency") == "knn":   # an unweighted kNN graph: no bandwidth used
+            out["sigma"] = out["sigma_rule"] = None
         return out
 
 
