@@ -80,9 +80,14 @@ def test_matches_dit_on_random_distributions(seed, method):
     shape = (2, 2, 3) if seed % 2 else (2, 3, 2)
     (a, b, c), pe = _samples(rng.dirichlet(np.ones(np.prod(shape))).reshape(shape))
     ours = _parts(partial_information(a, b, c, method=method))
-    # dit's I_min is a closed form; its BROJA solvers stop with the pairwise marginals
-    # matched to ~1e-5 only (its parts then miss I(X2; Y) by as much), so 1e-4 there.
-    np.testing.assert_allclose(ours, _dit(pe, method), atol=1e-9 if method == "imin" else 1e-4)
+    theirs = _dit(pe, method)
+    if method == "imin":      # a closed form in dit: exact agreement
+        np.testing.assert_allclose(ours, theirs, atol=1e-9)
+        return
+    # dit's BROJA solver stops early and not reproducibly (its parts move by up to ~3e-4
+    # between runs on the same distribution), so agreement is checked to 1e-3 only; the
+    # exact values are pinned by the closed-form gates above.
+    np.testing.assert_allclose(ours, theirs, atol=1e-3)
 
 
 def test_parts_sum_to_the_mutual_information_and_are_non_negative():
