@@ -85,6 +85,25 @@ def test_a_memory_error_inside_the_solver_becomes_a_clear_error(monkeypatch):
         infolens.dse(X, method="exact")
 
 
+@pytest.mark.parametrize("rule", ["knn", "median"])
+def test_a_memory_error_choosing_the_bandwidth_becomes_a_clear_error(monkeypatch, rule):
+    import numpy as np
+
+    import infolens
+    import infolens.kernels.bandwidth as bandwidth
+
+    def boom(U, counts):
+        raise MemoryError
+
+    monkeypatch.setattr(bandwidth, f"_{rule}_rule", boom)
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    with pytest.raises(memory.InsufficientMemoryError,
+                       match=f"dse: choosing the bandwidth sigma='{rule}' for 50 x 3 rows.*"
+                             "numeric sigma"):
+        infolens.dse(X, sigma=rule)
+    assert infolens.dse(X, sigma=2.0) > 0  # a number needs no rule
+
+
 UNDER_LIMIT = textwrap.dedent("""
     import resource, sys
     import numpy as np

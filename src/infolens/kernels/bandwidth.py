@@ -12,6 +12,7 @@ import numbers
 import numpy as np
 
 from infolens.core.backend import power_of_two_scaled
+from infolens.core.memory import explain_memory_error
 from infolens.core.validation import InvalidParameterError
 from infolens.kernels.distances import squared_distance_block
 
@@ -210,6 +211,10 @@ def _knn_rule(U, counts):
     return _weighted_median(radii[found], weight_q[found]) / np.sqrt(2.0)
 
 
+@explain_memory_error(lambda X, sigma, caller: (
+    f"{caller}: choosing the bandwidth sigma={sigma!r} for {len(X)} x "
+    f"{X.shape[1] if np.ndim(X) > 1 else 1} rows", None,
+    "Pass a numeric sigma (no rule to evaluate), or fewer rows or features."))
 def unit_scaled_bandwidth(X, sigma, caller):
     """Rescale ``X`` to unit size and resolve the bandwidth in those units.
 
