@@ -204,3 +204,21 @@ def test_demo_command_prints_how_to_resume_after_ctrl_c(tmp_path, monkeypatch):
     args = parser.parse_args(["--out", str(tmp_path / "d"), "--no-progress"])
     assert study.demo_command(args, out) == 130
     assert f"infolens demo --resume --out {tmp_path / 'd'}" in out.getvalue()
+
+
+def test_readme_demo_time_comes_from_the_one_source():
+    """The README's demo time, the banner and ``--help`` all come from ``StudyConfig``."""
+    import re
+
+    from infolens.bench.regimes import REGIMES, RUN_CPU_S, StudyConfig
+
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md"),
+                  encoding="utf-8").read()
+    said = re.search(r"about (\d+) minutes on 2 free cores, estimated from\s+(\d+) CPU "
+                     r"seconds per run, (\d+) runs two at a time", readme)
+    assert said, "the README no longer states the demo's time in the tested form"
+    minutes, cpu_s, runs = map(int, said.groups())
+    full = StudyConfig(False)
+    assert minutes == full.minutes(2)
+    assert cpu_s == RUN_CPU_S[False]
+    assert runs == len(REGIMES) * len(full.seeds)
