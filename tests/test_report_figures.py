@@ -61,6 +61,30 @@ def test_distances_spanning_decades_get_a_log_axis_and_the_sigma_10_line(capture
     assert all(ax.get_yscale() == "linear" for ax in saved["curves_dsmi_y.png"].axes)
 
 
+def test_panels_of_the_default_bandwidth_name_the_rule_in_use(tmp_path, monkeypatch):
+    from infolens.kernels.bandwidth import BANDWIDTH_RULES, DEFAULT_RULE
+
+    folder = tmp_path / "runs" / "a-0"
+    folder.mkdir(parents=True)
+    (folder / "settings.json").write_text('{"group": "a", "seed": 0}')
+    with RunLog(folder / "runlog.jsonl", fsync=False) as log:
+        for epoch in range(3):
+            for name in ("dsmi_y", "dsmi_y@sigma=10"):
+                log.append({"epoch": epoch, "step": epoch, "layer": "z", "measure": name,
+                            "value": 0.1 * epoch, "unit": "bits"})
+    saved, original = {}, figures._save
+
+    def keep(plt, fig, out_path):
+        saved[out_path.rsplit("/", 1)[-1]] = [ax.get_title() for ax in fig.axes]
+        return original(plt, fig, out_path)
+
+    monkeypatch.setattr(figures, "_save", keep)
+    write_report(find_runs([tmp_path / "runs"]), str(tmp_path / "report"))
+    titles = " | ".join(saved["curves_dsmi_y.png"])
+    assert f"σ = scale-aware default ('{DEFAULT_RULE}' rule)" in titles and "σ=10" in titles
+    assert not any(f"{rule} rule" in titles for rule in BANDWIDTH_RULES if rule != DEFAULT_RULE)
+
+
 def test_information_plane_has_one_column_per_regime_and_an_epoch_colour_bar(captured):
     saved, _ = captured
     fig = saved["information_plane.png"]

@@ -263,7 +263,8 @@ def run_study(out_dir, quick=False, progress=True, resume=False, workers=1):
         "Layers: 'block2' (second conv block after pooling, 32x4x4 maps flattened to 512 "
         "features) and 'penultimate' (64 ReLU units). DSMI(Z;X) conditions on 10 spectral "
         "clusters of the flattened probe inputs, computed once. Each measure is logged with "
-        "the paper's σ = 10 ('@sigma=10') and with the scale-aware median-distance bandwidth.",
+        "the paper's σ = 10 ('@sigma=10') and with the scale-aware default bandwidth "
+        "(the k-NN rule: the median distance to the ceil(2 ln N)-th nearest neighbour / √2).",
         "An extra measure, rms_distance (RMS pairwise distance of the representation, in "
         "activation units), shows its scale: σ = 10 is a fixed length, so DSE/DSMI at σ = 10 "
         "move when the scale moves even if the geometry does not.",

@@ -22,6 +22,7 @@ from collections import OrderedDict
 import numpy as np
 
 from infolens.core import optional
+from infolens.kernels.bandwidth import DEFAULT_RULE
 from infolens.runs.loading import by_group, layer_names, measure_names, seed_band, split_variant
 
 __all__ = ["FIGURE_CAPTIONS", "MEASURE_LABELS", "figure_caption", "measure_label", "plot_information_plane", "plot_measure_family",
@@ -95,7 +96,8 @@ def measure_label(name, unit=""):
 
 
 def _variant_title(variant):
-    return variant.replace("sigma", "σ") if variant else "σ = scale-aware (median rule)"
+    return variant.replace("sigma", "σ") if variant else \
+        f"σ = scale-aware default ('{DEFAULT_RULE}' rule)"
 
 
 def _plt():
