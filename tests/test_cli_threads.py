@@ -61,6 +61,26 @@ def test_thread_limit_sets_and_restores_blas_threads():
     assert _blas_threads() == before
 
 
+def test_nested_blocks_of_the_same_count_set_the_libraries_once(monkeypatch):
+    applied, real = [], threads._controller()
+
+    class Counting:
+        @staticmethod
+        def limit(limits):
+            applied.append(limits)
+            return real.limit(limits=limits)
+
+    monkeypatch.setattr(threads, "_controller", Counting)
+    with threads.thread_limit(10) as outer:
+        with threads.thread_limit(20) as inner:
+            assert outer == inner == 1 and _blas_threads() == {1}
+    assert applied == [1]
+    # DSMI's class and subset solves share one setting.
+    Z = np.random.default_rng(0).normal(size=(200, 3))
+    infolens.dsmi(Z, np.repeat(np.arange(4), 50))
+    assert applied == [1, 1]
+
+
 def test_the_solve_runs_under_the_policy(monkeypatch):
     seen = []
     original = threads.choose_threads

@@ -70,6 +70,26 @@ def test_out_of_memory_names_need_limit_and_alternatives(fake):
     assert "cgroup" in text and "method='slq'" in text
 
 
+def test_small_exact_plans_read_no_memory_files_and_large_ones_do(fake, monkeypatch):
+    from infolens.spectrum.planning import UNCHECKED_BYTES, exact_bytes, plan_method
+
+    reads = []
+    monkeypatch.setattr(memory, "_read_text", lambda path: reads.append(path) or fake.get(
+        str(path)))
+    small = max(n for n in range(1, 4096) if exact_bytes(n) <= UNCHECKED_BYTES)
+    for method in ("auto", "exact"):
+        assert plan_method(small, 8, method, "dse").method == "exact"
+    assert plan_method(100, 8, "slq", "dse").reason == "tiny"
+    assert reads == []
+    # one point more, or an explicit limit, and the limits are read (and bind)
+    fake["/proc/meminfo"] = "MemAvailable:  1 kB\n"
+    with pytest.raises(InvalidParameterError, match="exact method"):
+        plan_method(small + 1, 8, "exact", "dse")
+    assert reads
+    with pytest.raises(InvalidParameterError, match="exact method"):
+        plan_method(10, 8, "exact", "dse", options={"memory_limit": 100})
+
+
 def test_a_memory_error_inside_the_solver_becomes_a_clear_error(monkeypatch):
     import numpy as np
 

@@ -57,6 +57,10 @@ REUSE_S = 2.0
 
 _state = {"threads": None, "controller": None, "modules": -1, "idle": None}
 _block = contextvars.ContextVar("infolens_threads", default=None)
+# The count an enclosing thread_limit block applied: an inner block asking for the same
+# count leaves the libraries alone (threadpoolctl costs ~0.3 ms a call, more than the many
+# small solves of DSMI and the monitor each take).
+_applied = contextvars.ContextVar("infolens_threads_applied", default=None)
 
 
 def _check(n, caller):
@@ -187,8 +191,15 @@ def thread_limit(n_samples):
         The number of threads in force inside the block.
     """
     threads = choose_threads(int(n_samples))
-    with _controller().limit(limits=threads):
+    if _applied.get() == threads:
         yield threads
+        return
+    token = _applied.set(threads)
+    try:
+        with _controller().limit(limits=threads):
+            yield threads
+    finally:
+        _applied.reset(token)
 
 
 def limit_threads(n_samples_of):

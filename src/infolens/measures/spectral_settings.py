@@ -13,6 +13,7 @@ import numpy as np
 
 from infolens.core import optional
 from infolens.core.result import build_result, stopwatch
+from infolens.core.threads import thread_limit
 from infolens.core.validation import (
     check_bool,
     check_embeddings,
@@ -202,9 +203,11 @@ def partition_measure(s, Z, Y, *, y_kind, n_clusters, n_repeats, return_result, 
             methods.append(method)
             return value, se
 
-        terms = partition_mi(X, partition, entropy_with_error, n_repeats=n_repeats,
-                             random_state=s.random_state, parity=s.parity,
-                             max_n=s.max_n, caller=caller)
+        # One thread setting for the group-sized solves (they would each set it again).
+        with thread_limit(int(partition.counts.max())):
+            terms = partition_mi(X, partition, entropy_with_error, n_repeats=n_repeats,
+                                 random_state=s.random_state, parity=s.parity,
+                                 max_n=s.max_n, caller=caller)
     params = s.params(methods[-1] if methods else "exact", y_kind=partition.kind,
                       n_clusters=n_clusters, n_repeats=n_repeats, **extra_params)
     details = {"groups": terms.groups, "standard_error": terms.standard_error,

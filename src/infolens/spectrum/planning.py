@@ -43,6 +43,7 @@ __all__ = [
     "METHOD_OPTIONS",
     "Plan",
     "SLQ_EXACT_BELOW",
+    "UNCHECKED_BYTES",
     "check_exact_memory",
     "check_method_options",
     "exact_bytes",
@@ -71,6 +72,12 @@ SLQ_EXACT_BELOW = 200
 #: rate (profile in ``benchmarks/RESULTS.md``, issue 16); its rounding is in the
 #: standard error.  Below, a float64 pass is cheap and kept.
 DENSE32_MIN_N = 8192
+
+#: A dense exact solve needing at most this many bytes is planned without reading the
+#: memory limits (``/proc/meminfo``, the cgroup files): those reads cost more than the
+#: solve itself for the many small spectra of DSMI and the monitor, and a process that
+#: cannot find 16 MiB is failing anyway.
+UNCHECKED_BYTES = 16 * 2**20
 
 #: Options accepted in ``method_options`` and their defaults.
 METHOD_OPTIONS = {
@@ -251,6 +258,11 @@ def plan_method(n, d, method, caller, *, parity=False, options=None, precision="
         When an explicitly requested method cannot fit in memory.
     """
     options = dict(METHOD_OPTIONS) if options is None else options
+    small_exact = exact_bytes(n) <= UNCHECKED_BYTES and options.get("memory_limit") is None
+    if small_exact and (method == "exact" or (method == "slq" and n < SLQ_EXACT_BELOW)
+                        or (method == "auto" and (parity or n <= AUTO_EXACT_MAX_N))):
+        return Plan("exact", None, exact_bytes(n), None,
+                    "tiny" if method == "slq" else "auto" if method == "auto" else "")
     have = memory_budget(options.get("memory_limit"))
     fits = lambda need: have is None or need <= have  # noqa: E731
 
