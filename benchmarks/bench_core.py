@@ -81,8 +81,9 @@ def calls(measure):
             lambda Z, y: infolens.dse(Z, preset="dse-dsmi", precision=PRECISION),
         )
     return (
+        # dse-dsmi returns (mutual information, the clusters of the reference)
         lambda Z, y: dse_dsmi.diffusion_spectral_mutual_information(
-            Z, y, gaussian_kernel_sigma=SIGMA, t=1),
+            Z, y, gaussian_kernel_sigma=SIGMA, t=1)[0],
         lambda Z, y: infolens.dsmi(Z, y, preset="dse-dsmi", precision=PRECISION),
     )
 

@@ -9,6 +9,8 @@ operator diagnostics).
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from infolens.core.progress import Progress
@@ -42,11 +44,15 @@ def _run(build, order, keep_trivial, options, seed, label, plan, X):
     costs = stage_costs(n, d, plan.method, plan.storage, options)
     with Progress(1, f"{label} n={n}", stages=costs) as bar:
         bar.stage("kernel")
+        start = time.perf_counter()
         op = build()
+        built = time.perf_counter()
         bar.stage("probes", total=options["n_steps"] or 12)
         est = slq_entropy(op, order, keep_trivial=keep_trivial, n_probes=options["n_probes"],
                           n_steps=options["n_steps"], seed=seed, label=label,
                           max_batches=int(options["max_batches"]), progress=bar)
+    est.details["stage_seconds"] = {"kernel": built - start,
+                                    "probes": time.perf_counter() - built}
     return op, est
 
 
@@ -80,7 +86,8 @@ def slq_diffusion_entropy(X, sigma, *, plan, t, alpha, keep_trivial, precision, 
         In nats.
     details : dict
         ``method``, ``storage``, Krylov sizes, deflated count, operator
-        diagnostics and, with a cache, ``cache`` ("hit" or "miss").
+        diagnostics, ``stage_seconds`` (wall seconds of the kernel build and of the
+        probes) and, with a cache, ``cache`` ("hit" or "miss").
     """
     cache = None
     if options.get("cache_dir") is not None:
@@ -159,4 +166,5 @@ def slq_details(est, plan, op):
         "n_batches": est.details["n_batches"],
         "memory_estimate_bytes": plan.need_bytes,
         "operator": dict(op.details),
+        "stage_seconds": dict(est.details["stage_seconds"]),
     }
