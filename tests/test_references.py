@@ -47,6 +47,18 @@ def test_heavy_tailed_scalar_targets_never_fail(seed):
     assert [g["n"] for g in r.details["groups"]] == [150] * 10
 
 
+@pytest.mark.parametrize("measure", [infolens.asmi, infolens.csmi])
+def test_asmi_and_csmi_bin_heavy_tailed_scalars_like_dsmi(measure):
+    Z, y = _heavy_tailed(0, n=600)
+    r = measure(Z, y, y_kind="scalar", n_repeats=2, return_result=True)
+    assert np.isfinite(r.value) and r.params["y_kind"] == "scalar"
+    assert r.details["reference_bins"] == "equal-frequency"
+    assert np.bincount(r.details["partition"]).tolist() == [60] * 10
+    preset = measure(Z, y, y_kind="scalar", n_repeats=2, preset="dse-dsmi", return_result=True)
+    assert preset.details["reference_bins"] == "equal-width"
+    assert np.bincount(preset.details["partition"]).min() <= 1    # the reference's tail bins
+
+
 def test_one_sample_bin_matches_the_reference_package(reference):
     rng = np.random.default_rng(3)
     Z = rng.normal(size=(120, 4))

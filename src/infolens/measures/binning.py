@@ -17,7 +17,7 @@ from infolens.core.validation import (
     check_bool, check_embeddings, check_int, check_option, check_reference, resolve_base,
 )
 from infolens.measures.conditioning import (
-    REFERENCE_KINDS, cap_rows, partition_mi, partition_reference,
+    REFERENCE_KINDS, bin_details, cap_rows, partition_mi, partition_reference, scalar_bins,
 )
 from infolens.measures.spectral_settings import PRESETS, REFERENCE_MAX_N
 
@@ -146,8 +146,8 @@ def csmi(Z, Y, *, n_bins=2, y_kind="auto", n_clusters=10, n_repeats=5, base=2,
     with stopwatch() as clock:
         partition = partition_reference(Yv, kind=y_kind, n_clusters=n_clusters,
                                         random_state=0 if parity else random_state,
-                                        caller="csmi")
-        details = {"partition": partition.codes}
+                                        caller="csmi", scalar_bins=scalar_bins(parity))
+        details = {"partition": partition.codes, **bin_details(partition, parity)}
         if parity:
             terms = partition_mi(X, partition,
                                  lambda A: _cell_entropy(A, n_bins, log_base, True),

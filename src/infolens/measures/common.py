@@ -25,8 +25,8 @@ Y_KIND_VOCABULARY = {
             "columns are vectors (partition measures) or continuous (estimators)",
     "labels": "discrete classes, one per sample (integers, booleans or strings)",
     "continuous": "real values, one row of n_dims numbers per sample, used as they are",
-    "scalar": "one real number per sample, cut into n_clusters bins: equal-frequency for DSMI, "
-              "equal-width (the reference's) for ASMI/CSMI and under preset='dse-dsmi'",
+    "scalar": "one real number per sample, cut into n_clusters equal-frequency bins "
+              "(equal-width, the reference's, under preset='dse-dsmi')",
     "vector": "several real numbers per sample, grouped into n_clusters spectral clusters",
     "partition": "precomputed group ids, one per sample, used as they are",
 }

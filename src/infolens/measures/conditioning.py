@@ -239,6 +239,19 @@ def partition_reference(Y, *, kind="auto", n_clusters=10, random_state=0, caller
     return Partition(codes.reshape(-1).astype(np.int64), groups, kind, notes)
 
 
+def scalar_bins(parity):
+    """Bins of a scalar reference: the reference package's equal-width bins under its
+    preset, else equal-frequency bins (a heavy tail leaves no one-sample bins)."""
+    return "equal-width" if parity else "equal-frequency"
+
+
+def bin_details(partition, parity):
+    """``details`` entries saying how a scalar reference was binned (empty otherwise)."""
+    if partition.kind != "scalar":
+        return {}
+    return {"reference_bins": scalar_bins(parity), "reference_notes": list(partition.notes)}
+
+
 def reference_subsample(n, k, seed, rng):
     """Indices ``dse-dsmi`` keeps when it caps ``n`` points at ``k`` (Python ``random``)."""
     if seed is not None:

@@ -19,11 +19,8 @@ import numpy as np
 from infolens.core import optional
 from infolens.core.formulas import shannon_of_weights
 from infolens.core.result import build_result, stopwatch
-from infolens.core.validation import (
-    check_bool, check_embeddings, check_int, check_option, check_reference,
-)
+from infolens.core.validation import check_bool, check_embeddings
 from infolens.kernels.gaussian import diffusion_operator
-from infolens.measures.conditioning import REFERENCE_KINDS, partition_reference
 from infolens.measures.spectral_settings import PRESETS, SpectralSettings, partition_measure
 from infolens.spectrum.exact import spectral_entropy
 from infolens.spectrum.planning import check_exact_memory
@@ -300,8 +297,6 @@ def dsmi(
                          method_options=method_options)
     matrix_entry = check_bool(matrix_entry, "matrix_entry", "dsmi")
     return_result = check_bool(return_result, "return_result", "dsmi")
-    Y, y_kind, notes = _equal_frequency_reference(s, Z, Y, y_kind, n_clusters)
-
     def entropy_for(sigma):
         if matrix_entry:
             return lambda A: (_entry_entropy_value(A, s, sigma), None, "exact")
@@ -315,29 +310,8 @@ def dsmi(
     result = partition_measure(s, Z, Y, y_kind=y_kind, n_clusters=n_clusters,
                                n_repeats=n_repeats, return_result=True,
                                entropy_for=entropy_for, matrix_entry=matrix_entry)
-    if notes is not None:
-        result.params["y_kind"] = "scalar"
-        result.details.update(reference_bins="equal-frequency", reference_notes=notes)
     _subset_interval(result, n_repeats)
     return result if return_result else result.value
-
-
-def _equal_frequency_reference(s, Z, Y, y_kind, n_clusters):
-    """``(Y, y_kind, notes)``: a scalar ``Y`` cut into equal-frequency bins (one-sample
-    bins merged) under the default preset, passed on as a partition; otherwise ``Y``
-    unchanged and ``notes`` None (the parity preset keeps the reference's equal-width
-    bins)."""
-    y_kind = check_option(y_kind, "y_kind", "dsmi", REFERENCE_KINDS)
-    if s.parity or y_kind not in ("auto", "scalar"):
-        return Y, y_kind, None
-    X = check_embeddings(Z, caller="dsmi")
-    Yv = check_reference(Y, X.shape[0], caller="dsmi")
-    n_clusters = check_int(n_clusters, "n_clusters", "dsmi", low=2)
-    partition = partition_reference(Yv, kind=y_kind, n_clusters=n_clusters,
-                                    scalar_bins="equal-frequency")
-    if partition.kind != "scalar":
-        return Y, y_kind, None
-    return partition.groups[partition.codes], "partition", partition.notes
 
 
 def _subset_interval(result, n_repeats):

@@ -27,9 +27,11 @@ from infolens.kernels.bandwidth import (BANDWIDTH_RULES, DEFAULT_RULE, check_sig
                                         unit_scaled_bandwidth)
 from infolens.measures.conditioning import (
     REFERENCE_KINDS,
+    bin_details,
     cap_rows,
     partition_mi,
     partition_reference,
+    scalar_bins,
 )
 from infolens.spectrum.planning import METHODS, check_method_options
 from infolens.spectrum.precision import PRECISIONS
@@ -194,7 +196,7 @@ def partition_measure(s, Z, Y, *, y_kind, n_clusters, n_repeats, return_result, 
     with stopwatch() as clock:
         partition = partition_reference(Yv, kind=y_kind, n_clusters=n_clusters,
                                         random_state=0 if s.parity else s.random_state,
-                                        caller=caller)
+                                        caller=caller, scalar_bins=scalar_bins(s.parity))
         X, sigma = s.bandwidth(X)  # one kernel for every class and subset
         entropy = entropy_for(sigma)
 
@@ -211,6 +213,6 @@ def partition_measure(s, Z, Y, *, y_kind, n_clusters, n_repeats, return_result, 
     params = s.params(methods[-1] if methods else "exact", y_kind=partition.kind,
                       n_clusters=n_clusters, n_repeats=n_repeats, **extra_params)
     details = {"groups": terms.groups, "standard_error": terms.standard_error,
-               "partition": partition.codes}
+               "partition": partition.codes, **bin_details(partition, s.parity)}
     return build_result(caller, terms.value, s.unit, params, elapsed_s=clock[0],
                         details=details, return_result=return_result)
