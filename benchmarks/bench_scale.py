@@ -6,6 +6,7 @@ Usage (each part prints a Markdown table and appends JSON lines to
 ``benchmarks/scale_results.jsonl``)::
 
     python benchmarks/bench_scale.py accuracy          # >= 12 data sets, N <= 10k
+    python benchmarks/bench_scale.py calibration --sets noise tree --seeds 20
     python benchmarks/bench_scale.py speed --n 20000 --d 128
     python benchmarks/bench_scale.py speed --data clustered --n 20000   # sigma = 10
     python benchmarks/bench_scale.py speed --data gaussian --n 20000 --d 256
@@ -123,8 +124,58 @@ def entropy_bits(spectrum, t, keep):
     return spectral_entropy(spectrum, t, keep_trivial=keep, log_base=np.log(2.0))
 
 
-def run_accuracy(args):
+def unit_scaled(X, rule):
+    """``X`` divided by its largest entry, and the set's bandwidth in those units."""
     from infolens.kernels.bandwidth import resolve_bandwidth
+
+    scale = np.abs(X).max()
+    X = X / scale
+    if isinstance(rule, tuple):  # an absolute bandwidth in the data's units
+        return X, rule[1] / scale
+    if isinstance(rule, str):
+        return X, resolve_bandwidth(X, rule)
+    return X, rule * resolve_bandwidth(X, "median")
+
+
+def selected_sets(args):
+    return [row for row in accuracy_sets()
+            if not args.sets or any(part in row[0] for part in args.sets)]
+
+
+def run_calibration(args):
+    """The grid's cases over ``--seeds`` probe seeds: is the standard error calibrated?
+
+    The accuracy grid uses one probe seed, so a set's six cases share their probes
+    and are one random draw; here each case is repeated with fresh probes.
+    """
+    from infolens.kernels.operators import gaussian_operator
+    from infolens.spectrum.slq import slq_entropy
+
+    print("| data set | t | trivial | seeds | mean error / SE | within 1 SE | within 2 SE |")
+    print("|---|---|---|---|---|---|---|")
+    for name, X, rule, alpha in selected_sets(args):
+        X, sigma = unit_scaled(X, rule)
+        spec = exact_spectrum(X, sigma, alpha)
+        op = gaussian_operator(X, sigma, alpha)
+        for t in (1, 2, 3):
+            for keep in (True, False):
+                truth = entropy_bits(spec, t, keep)
+                z = []
+                for seed in range(args.seeds):
+                    est = slq_entropy(op, t, keep_trivial=keep, seed=seed)
+                    z.append((est.entropy - truth * np.log(2)) / est.standard_error)
+                z = np.asarray(z)
+                row = {"part": "calibration", "set": name, "t": t, "keep_trivial": keep,
+                       "seeds": args.seeds, "mean_z": float(z.mean()),
+                       "within_1se": float(np.mean(np.abs(z) <= 1)),
+                       "within_2se": float(np.mean(np.abs(z) <= 2))}
+                record(row)
+                print(f"| {name} | {t} | {'kept' if keep else 'dropped'} | {args.seeds} | "
+                      f"{z.mean():+.2f} | {row['within_1se']:.0%} | {row['within_2se']:.0%} |",
+                      flush=True)
+
+
+def run_accuracy(args):
     from infolens.kernels.operators import gaussian_operator
     from infolens.spectrum.slq import slq_entropy
 
@@ -132,17 +183,9 @@ def run_accuracy(args):
     print("| data set | sigma | t | trivial | exact (bits) | SLQ (bits) | error | SE | "
           "k deflated | SLQ s |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    sets = [row for row in accuracy_sets()
-            if not args.sets or any(part in row[0] for part in args.sets)]
+    sets = selected_sets(args)
     for name, X, rule, alpha in sets:
-        scale = np.abs(X).max()
-        X = X / scale
-        if isinstance(rule, tuple):  # an absolute bandwidth in the data's units
-            sigma = rule[1] / scale
-        elif isinstance(rule, str):
-            sigma = resolve_bandwidth(X, rule)
-        else:
-            sigma = rule * resolve_bandwidth(X, "median")
+        X, sigma = unit_scaled(X, rule)
         t0 = time.perf_counter()
         spec = exact_spectrum(X, sigma, alpha)
         t_exact = time.perf_counter() - t0
@@ -303,12 +346,14 @@ def run_sparse(args):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("part", choices=["accuracy", "speed", "dsmi", "sparse"])
+    p.add_argument("part", choices=["accuracy", "calibration", "speed", "dsmi", "sparse"])
     p.add_argument("--n", type=int, default=20000)
     p.add_argument("--d", type=int, default=128)
     p.add_argument("--k", type=int, default=30, help="kNN degree of the sparse kernel")
     p.add_argument("--sets", nargs="*", default=None,
                    help="accuracy: only the data sets whose names contain one of these")
+    p.add_argument("--seeds", type=int, default=20,
+                   help="calibration: probe seeds per case")
     p.add_argument("--exact", action="store_true",
                    help="speed: also solve exactly at full size and record the SLQ error "
                         "(12 N^2 bytes; about 20 min at N = 20,000 on 2 cores)")
@@ -316,7 +361,8 @@ def main(argv=None):
                    help="speed: 20 blobs (float32), the clustered subspace shape or Gaussian "
                         "noise (both at sigma = 10)")
     args = p.parse_args(argv)
-    {"accuracy": run_accuracy, "speed": run_speed, "dsmi": run_dsmi,
+    {"accuracy": run_accuracy, "calibration": run_calibration, "speed": run_speed,
+     "dsmi": run_dsmi,
      "sparse": run_sparse}[args.part](args)
     return 0
 
