@@ -297,6 +297,7 @@ def dsmi(
                          method_options=method_options)
     matrix_entry = check_bool(matrix_entry, "matrix_entry", "dsmi")
     return_result = check_bool(return_result, "return_result", "dsmi")
+
     def entropy_for(sigma):
         if matrix_entry:
             return lambda A: (_entry_entropy_value(A, s, sigma), None, "exact")
