@@ -45,6 +45,20 @@ def test_idle_cpus_is_within_the_usable_cpus():
     assert 0.0 <= idle <= threads.usable_cpus()
 
 
+def test_cpu_time_of_our_own_spinning_threads_counts_as_free(monkeypatch):
+    """Quiet two-core machine, but OpenBLAS's threads from the previous call still spin:
+    /proc/stat shows one CPU busy, and that busy CPU is this process's own."""
+    monkeypatch.setattr(threads, "usable_cpus", lambda: 2)
+    stat = iter([(0, 0), (100, 200)])           # half the ticks idle: 1 of 2 CPUs
+    monkeypatch.setattr(threads, "_cpu_times", lambda cpus: next(stat))
+    clock = iter([10.0, 10.0 + 0.95 * threads.PROBE_S])  # we used 0.95 CPU meanwhile
+    monkeypatch.setattr(threads, "_own_cpu_seconds", lambda: next(clock))
+    assert threads.idle_cpus() == pytest.approx(1.95, abs=0.1)
+    monkeypatch.setitem(threads._state, "idle", None)
+    stat, clock = iter([(0, 0), (100, 200)]), iter([10.0, 10.0])   # another process's CPU
+    assert threads.idle_cpus() == pytest.approx(1.0)
+
+
 def test_busy_machine_gets_one_thread(monkeypatch):
     monkeypatch.setitem(threads._state, "idle", None)
     monkeypatch.setattr(threads, "idle_cpus", lambda probe_s=threads.PROBE_S: 0.1)

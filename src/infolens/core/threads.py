@@ -135,18 +135,27 @@ def _cpu_times(cpus):
     return idle, total
 
 
+def _own_cpu_seconds():
+    """CPU seconds this process has used, all its threads together."""
+    return time.process_time()
+
+
 def idle_cpus(probe_s=PROBE_S):
-    """How many of this process's CPUs are idle now (a float in ``[0, usable_cpus()]``).
+    """How many of this process's CPUs other processes leave free now (a float in
+    ``[0, usable_cpus()]``).
 
     Measured from ``/proc/stat`` over ``probe_s`` seconds while this process sleeps;
     where that file is missing, ``usable_cpus()`` minus the one-minute load average.
+    CPU time this process itself used meanwhile counts as free: it is OpenBLAS's
+    threads, still spinning after the previous call, which the next call takes over.
     """
     n = usable_cpus()
     try:
         cpus = os.sched_getaffinity(0)
-        before = _cpu_times(cpus)
+        before, own_before, start = _cpu_times(cpus), _own_cpu_seconds(), time.monotonic()
         time.sleep(probe_s)
-        after = _cpu_times(cpus)
+        after, own_after = _cpu_times(cpus), _own_cpu_seconds()
+        elapsed = time.monotonic() - start
     except (AttributeError, OSError, ValueError, IndexError):
         try:
             return max(0.0, n - os.getloadavg()[0])
@@ -155,7 +164,8 @@ def idle_cpus(probe_s=PROBE_S):
     ticks = after[1] - before[1]
     if ticks <= 0:
         return float(n)
-    return min(float(n), n * (after[0] - before[0]) / ticks)
+    own = max(0.0, own_after - own_before) / elapsed if elapsed > 0 else 0.0
+    return min(float(n), n * (after[0] - before[0]) / ticks + own)
 
 
 def choose_threads(n_samples):
