@@ -48,12 +48,19 @@ def _read_text(path):
         return None
 
 
+def _proc_kib_field(path, field):
+    """The value of ``field`` (a ``"Name:  123 kB"`` line) in a ``/proc`` file, in bytes,
+    or None."""
+    for line in (_read_text(path) or "").splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    return None
+
+
 def _meminfo_available():
-    text = _read_text("/proc/meminfo")
-    if text is not None:
-        for line in text.splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
+    available = _proc_kib_field("/proc/meminfo", "MemAvailable")
+    if available is not None:
+        return available
     try:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
@@ -62,12 +69,7 @@ def _meminfo_available():
 
 def _vm_size():
     """Virtual size of this process in bytes (``VmSize``), or None."""
-    text = _read_text("/proc/self/status")
-    if text is not None:
-        for line in text.splitlines():
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
-    return None
+    return _proc_kib_field("/proc/self/status", "VmSize")
 
 
 def _rlimit_as():

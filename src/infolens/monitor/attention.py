@@ -19,7 +19,7 @@ import numpy as np
 from infolens.core import optional
 from infolens.core.validation import InvalidParameterError
 from infolens.measures.attention import attention_entropy
-from infolens.monitor.hooks import resolve_layers
+from infolens.monitor.hooks import ModuleHooks
 from infolens.runs.attention_figure import ATTENTION_MEASURE
 
 __all__ = ["AttentionRecorder", "default_extract"]
@@ -39,7 +39,7 @@ def default_extract(output):
         "output_attentions=True), or pass attention_extract=callable(output) -> probabilities.")
 
 
-class AttentionRecorder:
+class AttentionRecorder(ModuleHooks):
     """Context manager: normalised attention entropy per head of named modules.
 
     Parameters
@@ -61,10 +61,10 @@ class AttentionRecorder:
     """
 
     def __init__(self, model, layers, *, extract=None, causal="auto"):
-        self.modules = resolve_layers(model, layers)
+        super().__init__(model, layers)
         self.extract = extract or default_extract
         self.causal = causal
-        self._handles, self._sums, self.per_head = [], {}, {}
+        self._sums, self.per_head = {}, {}
 
     def _hook(self, name):
         def hook(module, inputs, output):
@@ -75,24 +75,17 @@ class AttentionRecorder:
 
         return hook
 
-    def __enter__(self):
+    def _start(self):
         self._sums, self.per_head = {}, {}
-        self._handles = [m.register_forward_hook(self._hook(n)) for n, m in self.modules.items()]
-        return self
 
-    def __exit__(self, exc_type, exc, tb):
-        for handle in self._handles:
-            handle.remove()
-        self._handles = []
-        if exc_type is None:
-            missing = [name for name in self.modules if name not in self._sums]
-            if missing:
-                raise InvalidParameterError(
-                    f"Attention modules {missing} were never called during the probe forward "
-                    f"pass; monitor modules on the model's path.")
-            self.per_head = {name: np.asarray(total / count)
-                             for name, (total, count) in self._sums.items()}
-        return False
+    def _finish(self):
+        missing = [name for name in self.modules if name not in self._sums]
+        if missing:
+            raise InvalidParameterError(
+                f"Attention modules {missing} were never called during the probe forward "
+                f"pass; monitor modules on the model's path.")
+        self.per_head = {name: np.asarray(total / count)
+                         for name, (total, count) in self._sums.items()}
 
     def rows(self, base):
         """Run-log rows of the last recording, one per layer, built on ``base``."""

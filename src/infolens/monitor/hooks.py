@@ -34,7 +34,7 @@ import numpy as np
 from infolens.core import optional
 from infolens.core.validation import InvalidParameterError
 
-__all__ = ["LayerRecorder", "REDUCE_RULES", "reduce_output", "resolve_layers"]
+__all__ = ["LayerRecorder", "ModuleHooks", "REDUCE_RULES", "reduce_output", "resolve_layers"]
 
 REDUCE_RULES = ("flatten", "avgpool", "mean_tokens", "first_token")
 
@@ -171,7 +171,41 @@ def resolve_layers(model, layers):
     return out
 
 
-class LayerRecorder:
+class ModuleHooks:
+    """Context manager: one forward hook per named module, registered on entry and
+    removed on exit, so nothing runs outside the block.
+
+    Subclasses define ``_hook(name)`` (the hook of one module), ``_start()`` (reset
+    what the hooks collect) and ``_finish()`` (turn it into results after a clean
+    exit; raise if a module was never called).
+    """
+
+    def __init__(self, model, layers):
+        self.modules = resolve_layers(model, layers)
+        self._handles = []
+
+    def _start(self):
+        pass
+
+    def _finish(self):
+        pass
+
+    def __enter__(self):
+        self._start()
+        self._handles = [module.register_forward_hook(self._hook(name))
+                         for name, module in self.modules.items()]
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+        if exc_type is None:
+            self._finish()
+        return False
+
+
+class LayerRecorder(ModuleHooks):
     """Context manager that records the reduced outputs of named layers.
 
     Hooks are registered on entry and removed on exit, so nothing runs during
@@ -195,7 +229,7 @@ class LayerRecorder:
     """
 
     def __init__(self, model, layers, reduce="flatten", max_bytes=DEFAULT_MAX_BYTES):
-        self.modules = resolve_layers(model, layers)
+        super().__init__(model, layers)
         if isinstance(reduce, dict):
             unknown = set(reduce) - set(self.modules)
             if unknown:
@@ -214,7 +248,6 @@ class LayerRecorder:
                 )
         self.max_bytes = max_bytes
         self.batch_size = None
-        self._handles = []
         self._chunks = {}
         self._bytes = {}
         self.outputs = {}
@@ -239,26 +272,23 @@ class LayerRecorder:
 
         return hook
 
-    def __enter__(self):
+    def _start(self):
         self._chunks = {name: [] for name in self.modules}
         self._bytes = {}
         self.outputs = {}
-        for name, module in self.modules.items():
-            self._handles.append(module.register_forward_hook(self._hook(name)))
-        return self
+
+    def _finish(self):
+        torch = optional.torch("the monitor")
+        for name, chunks in self._chunks.items():
+            if not chunks:
+                raise InvalidParameterError(
+                    f"Layer {name!r} was never called during the probe forward pass; "
+                    f"it may be unused by model.forward. Monitor a layer on the path."
+                )
+            self.outputs[name] = torch.cat(chunks).numpy().astype(np.float32, copy=False)
 
     def __exit__(self, exc_type, exc, tb):
-        for handle in self._handles:
-            handle.remove()
-        self._handles = []
-        if exc_type is None:
-            torch = optional.torch("the monitor")
-            for name, chunks in self._chunks.items():
-                if not chunks:
-                    raise InvalidParameterError(
-                        f"Layer {name!r} was never called during the probe forward pass; "
-                        f"it may be unused by model.forward. Monitor a layer on the path."
-                    )
-                self.outputs[name] = torch.cat(chunks).numpy().astype(np.float32, copy=False)
-        self._chunks = {}
-        return False
+        try:
+            return super().__exit__(exc_type, exc, tb)
+        finally:
+            self._chunks = {}  # free the probe's activations, also after an error
