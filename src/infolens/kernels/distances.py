@@ -6,9 +6,11 @@ matrix-free operators and the kept-mass check of the sparse kernel.
 
 from __future__ import annotations
 
+import numpy as np
+
 from infolens.core.backend import NUMPY, backend_of
 
-__all__ = ["CANCELLATION", "squared_distance_block", "squared_distances"]
+__all__ = ["CANCELLATION", "median_centred", "squared_distance_block", "squared_distances"]
 
 #: Relative size below which a squared distance from the matrix-product formula
 #: is recomputed as a direct difference (see ``squared_distance_block``).
@@ -72,6 +74,13 @@ def _redo_cancelled(out, A_rows, sq_rows, BT, sq_cols, xp):
         r, c = rows[start:start + _REDO_CHUNK], cols[start:start + _REDO_CHUNK]
         diff = A_rows[r] - BT[:, c].T
         out[r, c] = (diff * diff).sum(1)
+
+
+def median_centred(X):
+    """``X`` in float64 minus its column-wise median: the centring of
+    :func:`squared_distances` for numpy callers that build kernels in tiles."""
+    X = np.asarray(X, dtype=np.float64)
+    return X - np.median(X, axis=0)
 
 
 def squared_distances(A, B=None, xp=None):

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from infolens.core.progress import Progress
-from infolens.kernels.distances import squared_distance_block
+from infolens.kernels.distances import median_centred, squared_distance_block
 from infolens.kernels.gaussian import diffusion_scaling, gaussian_affinity
 
 __all__ = [
@@ -73,9 +73,7 @@ class _KernelRows:
 
     def __init__(self, X, sigma, dtype):
         self.dtype = np.dtype(dtype)
-        Xc = np.asarray(X, dtype=np.float64)
-        Xc = Xc - np.median(Xc, axis=0)  # see squared_distances: robust to one outlier
-        self.X = np.ascontiguousarray(Xc, dtype=self.dtype)
+        self.X = np.ascontiguousarray(median_centred(X), dtype=self.dtype)
         self.XT = np.ascontiguousarray(self.X.T)
         self.sq = np.einsum("ij,ij->i", self.X, self.X)
         self.sigma = float(sigma)  # a Python float keeps float32 tiles in float32

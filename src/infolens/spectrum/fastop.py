@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from infolens.kernels.distances import squared_distance_block
+from infolens.kernels.distances import median_centred, squared_distance_block
 from infolens.kernels.gaussian import diffusion_scaling, gaussian_affinity
 from infolens.kernels.operators import DenseKernelOperator
 
@@ -86,8 +86,7 @@ def symmetric_float32_operator(X, sigma, alpha=0.0, interrupt=None):
     if alpha > 0:
         base = DenseKernelOperator(X, sigma, alpha, dtype=np.float32, interrupt=interrupt)
         return SymmetricDenseOperator(base)
-    Xc = np.asarray(X, dtype=np.float64)
-    Xc = Xc - Xc.mean(axis=0)
+    Xc = median_centred(X)  # as every other kernel build: robust to one outlier row
     sq = np.einsum("ij,ij->i", Xc, Xc)
     XT = np.ascontiguousarray(Xc.T)
     n = Xc.shape[0]
