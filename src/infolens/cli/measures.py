@@ -30,6 +30,7 @@ from infolens.cli.options import (
 )
 from infolens.cli.output import STDIN, StandardInput, csv_rows, display_name, emit, table_rows
 from infolens.cli.parser import positive_int
+from infolens.core.arrayfiles import one_line
 from infolens.core.files import load_array, load_labels
 from infolens.core.threads import choose_threads
 from infolens.core.validation import InvalidParameterError
@@ -157,7 +158,7 @@ def _compute(info, positional, kwargs):
     except (ValueError, ArithmeticError, MemoryError, ImportError,
             np.linalg.LinAlgError) as exc:
         # Anything the validators did not anticipate still ends as one line.
-        text = " ".join(str(exc).split()) or type(exc).__name__
+        text = one_line(exc) or type(exc).__name__
         raise CLIError(f"{type(exc).__name__}: {text}") from None
 
 

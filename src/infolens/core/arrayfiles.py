@@ -21,7 +21,7 @@ import numpy as np
 from infolens.core.memory import format_bytes, memory_budget
 from infolens.core.validation import InvalidParameterError
 
-__all__ = ["DataFileError", "check_regular_file", "read_npy", "read_npz", "sniff"]
+__all__ = ["DataFileError", "check_regular_file", "one_line", "read_npy", "read_npz", "sniff"]
 
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -32,7 +32,8 @@ class DataFileError(InvalidParameterError):
     """A data file that cannot be read as a numeric array; the message is one line."""
 
 
-def _one_line(text):
+def one_line(text):
+    """``text`` (any object) on one line, runs of whitespace collapsed to one space."""
     return " ".join(str(text).split())
 
 
@@ -46,7 +47,7 @@ def check_regular_file(path, what):
             f"{what} file {shown!r} does not exist (looked in {os.getcwd()!r}). Check the path."
         ) from None
     except OSError as exc:  # ENAMETOOLONG, ENOTDIR, ELOOP, EACCES ...
-        raise DataFileError(f"cannot open {what} file {shown!r}: {_one_line(exc.strerror or exc)}"
+        raise DataFileError(f"cannot open {what} file {shown!r}: {one_line(exc.strerror or exc)}"
                             f" (path of {len(str(path))} characters).") from None
     if stat.S_ISDIR(st.st_mode):
         raise DataFileError(f"{what} path {shown!r} is a directory; pass a file.")
@@ -98,7 +99,7 @@ def _read_header(fh, subject, pickle_refused):
             raise DataFileError(f"{subject} is truncated: its .npy header is incomplete. "
                                 f"Re-save the array.") from None
         raise DataFileError(f"{subject} is not a valid .npy array (bad header: "
-                            f"{_one_line(exc)[:120]}).") from None
+                            f"{one_line(exc)[:120]}).") from None
     if dtype.hasobject:
         raise pickle_refused
     if any(not isinstance(k, int) or k < 0 for k in shape):
@@ -177,4 +178,4 @@ def read_npz(path, choose, subject, pickle_refused):
         if isinstance(exc, DataFileError):
             raise
         raise DataFileError(f"cannot read {subject} as a .npz archive: "
-                            f"{_one_line(exc)[:160]}.") from None
+                            f"{one_line(exc)[:160]}.") from None

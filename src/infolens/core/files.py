@@ -41,7 +41,8 @@ from pathlib import Path
 import numpy as np
 
 from infolens.core import optional
-from infolens.core.arrayfiles import DataFileError, check_regular_file, read_npy, read_npz, sniff
+from infolens.core.arrayfiles import (DataFileError, check_regular_file, one_line, read_npy,
+                                      read_npz, sniff)
 from infolens.core.memory import format_bytes, memory_budget
 from infolens.core.textfiles import read_text
 
@@ -58,10 +59,6 @@ __all__ = [
 
 SUPPORTED_EXTENSIONS = (".npy", ".npz", ".csv", ".tsv", ".pt", ".pth")
 TORCH_PIN = "torch==2.13.0"
-
-
-def _one_line(text):
-    return " ".join(str(text).split())
 
 
 def _check_path(path, what):
@@ -165,7 +162,7 @@ def _torch_size_check(p, what):
             need = sum(info.file_size for info in zf.infolist())
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise DataFileError(f"cannot read {what} file {str(p)!r} as a torch file: "
-                            f"{_one_line(exc)[:160]}.") from None
+                            f"{one_line(exc)[:160]}.") from None
     budget = memory_budget()
     if budget is not None and need > budget:
         raise DataFileError(
@@ -195,7 +192,7 @@ def _read_torch(p, key, what, optional_key=False):
         ) from None
     except Exception as exc:  # torch raises many types for corrupt or foreign files
         text = str(exc).strip()
-        first = _one_line(text.splitlines()[0]) if text else ""
+        first = one_line(text.splitlines()[0]) if text else ""
         raise DataFileError(
             f"cannot read {what} file {str(p)!r} as a torch file ({type(exc).__name__}: "
             f"{first[:160]}). Save a tensor with torch.save(Z, path)."
@@ -286,7 +283,7 @@ def load_array(path, *, key=None, what="embeddings", optional_key=False):
         raise DataFileError(f"{what} file {str(p)!r} cannot be read (permission denied).") \
             from None
     except OSError as exc:
-        raise DataFileError(f"cannot read {what} file {str(p)!r}: {_one_line(exc)[:160]}.") \
+        raise DataFileError(f"cannot read {what} file {str(p)!r}: {one_line(exc)[:160]}.") \
             from None
 
 
