@@ -126,7 +126,8 @@ def test_ritz_values_outside_unit_interval_are_clipped():
 
 
 def test_geometric_tail_is_exact_on_a_geometric_sequence():
-    from infolens.spectrum.slq import MAX_RATE, _geometric_tail
+    from infolens.spectrum.quadrature import MAX_RATE
+    from infolens.spectrum.quadrature import geometric_tail as _geometric_tail
 
     limit, r = 2.0, 0.5
     x = [limit + 3.0 * r**k for k in (10, 9, 8)]  # x0 (latest), x1, x2

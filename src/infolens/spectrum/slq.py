@@ -47,14 +47,13 @@ import numpy as np
 from infolens.core.progress import Progress
 from infolens.spectrum.lanczos import BlockLanczos, block_lanczos
 from infolens.spectrum.quadrature import (
-    MAX_RATE,
     combine,
     geometric_tail,
     quadrature,
     rounding_error,
 )
 
-__all__ = ["MAX_RATE", "SLQEstimate", "block_lanczos", "slq_entropy", "slq_sizes"]
+__all__ = ["SLQEstimate", "block_lanczos", "slq_entropy", "slq_sizes"]
 
 #: Ritz pairs with a relative residual below this are deflated (treated as exact).
 RESIDUAL_TOL = 1e-4
@@ -77,7 +76,6 @@ QUADRATURE_TOL = 2e-4
 #: alone leaves errors of 1e-16 to 1e-10 that no probe spread shows.
 SE_FLOOR = 1e-8
 
-_geometric_tail = geometric_tail  # former private name, kept for callers
 
 
 @dataclass
