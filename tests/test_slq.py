@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from infolens.spectrum.slq import block_lanczos, slq_entropy
+from infolens.spectrum.lanczos import block_lanczos
+from infolens.spectrum.slq import slq_entropy
 
 
 class MatrixOperator:

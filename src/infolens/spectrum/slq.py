@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from infolens.core.progress import Progress
-from infolens.spectrum.lanczos import BlockLanczos, block_lanczos
+from infolens.spectrum.lanczos import BlockLanczos
 from infolens.spectrum.quadrature import (
     combine,
     geometric_tail,
@@ -53,7 +53,7 @@ from infolens.spectrum.quadrature import (
     rounding_error,
 )
 
-__all__ = ["SLQEstimate", "block_lanczos", "slq_entropy", "slq_sizes"]
+__all__ = ["SLQEstimate", "slq_entropy", "slq_sizes"]
 
 #: Ritz pairs with a relative residual below this are deflated (treated as exact).
 RESIDUAL_TOL = 1e-4
