@@ -16,6 +16,7 @@ import sqlite3
 import threading
 import time
 
+from infolens.core.processes import pid_alive
 from infolens.core.validation import InvalidParameterError
 
 __all__ = ["CLAIMS_SCHEMA", "Claims"]
@@ -38,13 +39,7 @@ def _gone(owner):
     pid = rest.partition(":")[0]
     if host != socket.gethostname() or not pid.isdigit():
         return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False
-    return False
+    return not pid_alive(int(pid))
 
 
 class Claims:

@@ -13,6 +13,7 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
+from infolens.core.processes import pid_alive
 from infolens.core.validation import InvalidParameterError
 
 __all__ = ["WriterLock", "process_rank"]
@@ -22,17 +23,7 @@ _HELD = {}
 
 
 def _alive(pid):
-    if not isinstance(pid, int):
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, another user's
-        return True
-    except OSError:
-        return True
-    return True
+    return isinstance(pid, int) and pid_alive(pid)
 
 
 def _flock(fd):
