@@ -11,29 +11,9 @@ from infolens.bench.accuracy import check_requirements, run_accuracy, write_accu
 from infolens.bench.attention import assess_attention, run_attention_study, write_attention
 from infolens.bench.paper import run_paper, write_paper
 from infolens.cli.errors import CLIError
+from infolens.cli.parser import non_negative_int, positive_int
 
 __all__ = ["add_parser"]
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}")
-    return value
-
-
-def _seed(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer; got {text!r}") \
-            from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer; got {text!r}")
-    return value
 
 
 def _say(quiet):
@@ -117,9 +97,9 @@ def add_parser(subparsers):
             DIR/accuracy.png; prints one [ok]/[FAIL] line per accuracy requirement.
             """),
     )
-    acc.add_argument("--n", type=_positive_int, default=None,
+    acc.add_argument("--n", type=positive_int, default=None,
                      help="samples per task (default 5000, or 2000 with --quick)")
-    acc.add_argument("--seeds", type=_seed, nargs="+", default=None, metavar="SEED",
+    acc.add_argument("--seeds", type=non_negative_int, nargs="+", default=None, metavar="SEED",
                      help="seeds, one data draw each (default 0 1 2, or 0 with --quick)")
     acc.add_argument("--no-neural", action="store_true",
                      help="skip MINE / NWJ / InfoNCE (they need torch)")
@@ -141,7 +121,7 @@ def add_parser(subparsers):
             they differ) and DIR/paper.png.
             """),
     )
-    pap.add_argument("--n-blobs", type=_positive_int, default=None, metavar="N",
+    pap.add_argument("--n-blobs", type=positive_int, default=None, metavar="N",
                      help="points in experiment C (default 5000, or 600 with --quick)")
     pap.add_argument("--no-mine", action="store_true", help="skip MINE in experiment C")
     pap.set_defaults(func=_paper, requires=lambda args: [
@@ -161,9 +141,9 @@ def add_parser(subparsers):
             interrupted study resumes), writes DIR/attention.md and DIR/attention.json.
             """),
     )
-    att.add_argument("--seeds", type=_seed, nargs="+", default=None, metavar="SEED",
+    att.add_argument("--seeds", type=non_negative_int, nargs="+", default=None, metavar="SEED",
                      help="seeds (default 0 1 2, or 0 with --quick)")
-    att.add_argument("--steps", type=_positive_int, default=None,
+    att.add_argument("--steps", type=positive_int, default=None,
                      help="training steps per run (default 1500, or 60 with --quick)")
     att.set_defaults(func=_attention, requires=lambda args: [
         ("torch", "torch", "infolens bench attention")])

@@ -28,6 +28,7 @@ __all__ = [
     "add_common_options",
     "common_options",
     "check_extras",
+    "non_negative_int",
     "positive_int",
     "precheck",
 ]
@@ -35,15 +36,24 @@ __all__ = [
 _COMMON = ("--quiet", "--verbose", "--threads")
 
 
-def positive_int(text):
-    """argparse type: an int >= 1."""
+def _int_at_least(text, low, words):
     try:
         value = int(text)
     except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}")
+        value = low - 1
+    if value < low:
+        raise argparse.ArgumentTypeError(f"expected a {words} integer; got {text!r}")
     return value
+
+
+def positive_int(text):
+    """argparse type: an int >= 1."""
+    return _int_at_least(text, 1, "positive")
+
+
+def non_negative_int(text):
+    """argparse type: an int >= 0 (a seed, a count that may be zero)."""
+    return _int_at_least(text, 0, "non-negative")
 
 
 def _options(parser):
