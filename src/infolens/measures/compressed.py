@@ -47,7 +47,7 @@ def compress(A, n_components, method="pca", *, epochs=100, lr=1e-3, random_state
     ndarray of shape (n_samples, min(n_components, n_features))
     """
     if A.shape[1] <= n_components:
-        return standardize(power_of_two_scaled(A, axis=0)[0])
+        return standardize(A)
     # Centre and divide by one global scale: per-column standardisation would erase the
     # variance ranking that PCA (and a reconstruction loss) relies on.  The power of two
     # first (exact) keeps that scale finite for data at 1e300 or 1e-300.
