@@ -61,6 +61,22 @@ def test_ksg_invariant_under_monotone_transforms():
         assert abs(infolens.ksg_mi(moved.X, moved.Y, base="e") - base) < 0.03, kind
 
 
+def test_ksg_on_raw_values_keeps_the_ratio_of_column_scales():
+    """preprocess="none" works on the raw values: a common rescaling of X and Y changes
+    nothing (also at 1e-300 and 1e299, where the jitter must stay small against the data),
+    while rescaling one column changes the max-norm neighbourhoods.  Before, each column
+    was first divided by its own power of two, so x * 1.5 gave another value."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(500, 2)) * [1.0, 3.0]
+    Y = X[:, :1] + rng.normal(size=(500, 1))
+    raw = infolens.mutual_information(X, Y, method="ksg", preprocess="none")
+    for c in (1.5, 1e-300, 1e299):
+        assert infolens.mutual_information(c * X, c * Y, method="ksg",
+                                           preprocess="none") == pytest.approx(raw, abs=1e-12)
+    squeezed = infolens.mutual_information(X * [1.0, 0.1], Y, method="ksg", preprocess="none")
+    assert abs(squeezed - raw) > 0.01
+
+
 def test_ross_estimator_for_labels():
     rng = np.random.default_rng(1)
     y = rng.integers(0, 4, N)

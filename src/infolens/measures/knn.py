@@ -312,15 +312,23 @@ def ksg_mi(Z, Y, *, k=3, algorithm=1, y_kind="auto", preprocess="auto",
         preprocess = "standardize" if kind == "labels" else "rank"
     rng = np.random.default_rng(random_state)
     with stopwatch() as clock:
-        # Per-column powers of two (exact): the maps below are scale-free per column, and
-        # their variances of data at 1e300 or 1e-300 then neither overflow nor underflow.
-        X = preprocess_columns(power_of_two_scaled(X, axis=0)[0], preprocess)
+        if preprocess == "none":
+            # Raw values, brought to unit size by one power of two shared by X and Y
+            # (exact, and every ratio of scales the max-norm sees is kept), so that the
+            # jitter is small against the data at 1e300 and at 1e-300 alike.
+            joint = X if kind == "labels" else np.hstack([X, Yv])
+            shift = power_of_two_scaled(joint)[1]
+            X = np.ldexp(X, -shift)
+            Yv = Yv if kind == "labels" else np.ldexp(Yv, -shift)
+        else:  # normal scores and standardisation are scale-free per column
+            X = preprocess_columns(X, preprocess)
+            Yv = Yv if kind == "labels" else preprocess_columns(Yv, preprocess)
         if jitter > 0:
             X = X + jitter * rng.standard_normal(X.shape)
         if kind == "labels":
             nats, used = _ross(X, Yv, k)
         else:
-            Yc = preprocess_columns(power_of_two_scaled(Yv, axis=0)[0], preprocess)
+            Yc = Yv
             if jitter > 0:
                 Yc = Yc + jitter * rng.standard_normal(Yc.shape)
             nats, used = _ksg(X, Yc, k, algorithm), n
