@@ -113,6 +113,33 @@ def _noise_level(n, dtype):
     return float(np.finfo(np.float32).eps) if np.dtype(dtype) == np.float32 else 0.0
 
 
+def square_sums(K, weights=None):
+    """``tr(D K D)`` and ``|D K D|_F^2`` with ``D = diag(weights)`` (identity when None).
+
+    One pass over ``K`` in row tiles, accumulated in float64 whatever
+    ``K``'s dtype: the exact second moment SLQ's control variates need.
+
+    Parameters
+    ----------
+    K : ndarray of shape (n, n)
+    weights : ndarray of shape (n,), optional
+
+    Returns
+    -------
+    trace, frobenius_sq : float
+    """
+    n = K.shape[0]
+    ws = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64) ** 2
+    trace = float(ws @ np.diagonal(K).astype(np.float64))
+    total = 0.0
+    step = _tile_rows(n, np.float64)
+    for start in range(0, n, step):
+        tile = K[start:start + step].astype(np.float64)
+        tile *= tile
+        total += float(ws[start:start + step] @ (tile @ ws))
+    return trace, total
+
+
 class MatrixFreeOperator:
     """Common interface: ``n``, ``trivial_vector``, ``matmat(V)``, ``details``."""
 
@@ -192,6 +219,10 @@ class DenseKernelOperator(MatrixFreeOperator):
         self.details = {"storage": "dense", "dtype": np.dtype(dtype).name}
         self.noise_level = _noise_level(n, dtype)
 
+    def trace_moments(self):
+        """``(tr M, |M|_F^2)`` of the stored operator (one pass over ``K``)."""
+        return square_sums(self.kernel, self.w)
+
     def matmat(self, V, interrupt=None):
         self.n_products += 1
         W = self.w[:, None] * np.asarray(V, dtype=np.float64)
@@ -270,6 +301,13 @@ class AdjacencyOperator:
         self.scale = float(np.max(base.row_sums))
         self.noise_level = getattr(base, "noise_level", 0.0)
         self.details = dict(base.details, operator="adjacency")
+
+    def trace_moments(self):
+        """``(tr, |.|_F^2)`` of ``K / c`` when ``K`` is stored; None for recomputed tiles."""
+        if not isinstance(self.base, DenseKernelOperator):
+            return None
+        trace, frobenius_sq = square_sums(self.base.kernel)
+        return trace / self.scale, frobenius_sq / self.scale**2
 
     def matmat(self, V, interrupt=None):
         V = np.asarray(V, dtype=np.float64)

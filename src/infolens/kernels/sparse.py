@@ -180,6 +180,10 @@ class SparseKernelOperator(MatrixFreeOperator):
         if check_mass:
             check_kept_mass(kept, n_neighbors)
 
+    def trace_moments(self):
+        """``(tr M, |M|_F^2)`` from the stored entries."""
+        return float(self.matrix.diagonal().sum()), float(np.square(self.matrix.data).sum())
+
     def matmat(self, V, interrupt=None):
         self.n_products += 1
         return np.asarray(self.matrix @ np.asarray(V, dtype=np.float64))

@@ -16,7 +16,7 @@ import numpy as np
 
 from infolens.kernels.distances import median_centred, squared_distance_block
 from infolens.kernels.gaussian import diffusion_scaling, gaussian_affinity
-from infolens.kernels.operators import DenseKernelOperator
+from infolens.kernels.operators import DenseKernelOperator, square_sums
 
 __all__ = ["NOISE_SCALE", "SymmetricDenseOperator", "symmetric_float32_operator"]
 
@@ -53,6 +53,10 @@ class SymmetricDenseOperator:
         self.noise_level = NOISE_SCALE * float(np.finfo(M.dtype).eps) \
             if M.dtype == np.float32 else 0.0
         self.n_products = 0
+
+    def trace_moments(self):
+        """``(tr M, |M|_F^2)`` of the stored float32 ``M``, accumulated in float64."""
+        return square_sums(self.matrix)
 
     def matmat(self, V, interrupt=None):
         """``M @ V`` (float64 result) for a block ``V`` of shape (n, b)."""

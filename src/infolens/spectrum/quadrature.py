@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["MAX_RATE", "Quadrature", "combine", "geometric_tail", "quadrature",
-           "rounding_error"]
+__all__ = ["MAX_RATE", "Quadrature", "combine", "control_variate", "geometric_tail",
+           "quadrature", "rounding_error"]
 
 #: Largest convergence rate per Lanczos step assumed by the quadrature-error
 #: estimate (the remaining error is then at most 9 times the last step's change).
@@ -68,7 +68,7 @@ def deflatable(theta, resid, b, rtol):
     return ok
 
 
-def quadrature(T, R0, B_last, t, keep_trivial, rtol):
+def quadrature(T, R0, B_last, t, keep_trivial, rtol, moments=None):
     """Per-probe estimates of ``Z`` and ``G`` (deflated part included) from one projection.
 
     Parameters
@@ -84,6 +84,9 @@ def quadrature(T, R0, B_last, t, keep_trivial, rtol):
         Add the trivial eigenvalue's 1 to every ``Zj``.
     rtol : float
         Relative residual below which a Ritz pair is deflated.
+    moments : ndarray of shape (3,), optional
+        Exact ``tr p(M)`` over the probes' space for ``p = 1, x, x^2``; given,
+        the estimates are corrected by :func:`control_variate`.
 
     Returns
     -------
@@ -100,7 +103,66 @@ def quadrature(T, R0, B_last, t, keep_trivial, rtol):
     Zj = W[:, rest] @ f[rest] + float(f[converged].sum()) + (1.0 if keep_trivial else 0.0)
     Gj = W[:, rest] @ g[rest] + float(g[converged].sum())
     weights = np.where(converged, 1.0, W.mean(axis=0))
+    if moments is not None:
+        Zj, Gj = control_variate(W, theta, converged, (f, g), (Zj, Gj), moments)
     return Quadrature(Zj, Gj, theta, converged, weights)
+
+
+def control_variate(W, theta, converged, functions, estimates, moments):
+    """Per-probe trace estimates corrected by the exactly known ``tr 1, tr M, tr M^2``.
+
+    For a polynomial ``p`` of degree 2 the quadrature gives each probe's
+    ``r^T p(M) r`` exactly, and its expectation ``tr p(M)`` is known.  Each
+    function ``f`` is fitted by ``p_f = c_0 + c_1 x + c_2 x^2`` (least squares
+    weighted by the spectral density the quadrature sees, converged nodes
+    excluded: their values are exact already), and every probe's estimate
+    becomes ``f_j - (p_j - tr p)``: the same expectation, but the spread over
+    probes is that of ``f - p_f``, which is small wherever the spectrum is
+    dense.  Exactly quadratic functions (``|x|^2`` of a PSD operator at
+    ``t = 2``) come out without probe noise.
+
+    Parameters
+    ----------
+    W : ndarray of shape (b, k)
+        Quadrature weights of probe ``j`` on Ritz node ``i``.
+    theta : ndarray of shape (k,)
+        Ritz values.
+    converged : ndarray of shape (k,), bool
+        Nodes handled as exact eigenpairs (counted once, not by weight).
+    functions : tuple of ndarray of shape (k,)
+        Each function's values on the nodes.
+    estimates : tuple of ndarray of shape (b,)
+        Each function's per-probe trace estimate.
+    moments : ndarray of shape (3,)
+        ``tr p(M)`` over the probes' space for ``p = 1, x, x^2``.
+
+    Returns
+    -------
+    tuple of ndarray of shape (b,)
+        The corrected estimates, in the order of ``estimates``.
+    """
+    rest = ~converged
+    density = W[:, rest].mean(axis=0)
+    if np.count_nonzero(density > 0) < 3:
+        return estimates
+    basis = np.vander(theta, 3, increasing=True)
+    forms = W[:, rest] @ basis[rest] + basis[converged].sum(axis=0)  # (b, 3): r_j^T p(M) r_j
+    excess = forms - np.asarray(moments, dtype=np.float64)
+    b = W.shape[0]
+    # Leave-one-out fits: probe j's correction uses a quadratic fitted to the
+    # density of the other probes, so it does not chase probe j's own noise
+    # (a fit that includes it biases the corrected mean by O(1 / b)).
+    others = (W[:, rest].sum(axis=0)[None, :] - W[:, rest]) / max(b - 1, 1)
+    out = []
+    for values, per_probe in zip(functions, estimates):
+        corrected = np.empty(b)
+        for j in range(b):
+            root = np.sqrt(np.maximum(others[j] if b > 1 else density, 0.0))
+            coef = np.linalg.lstsq(basis[rest] * root[:, None], values[rest] * root,
+                                   rcond=None)[0]
+            corrected[j] = per_probe[j] - excess[j] @ coef
+        out.append(corrected)
+    return tuple(out)
 
 
 def combine(Zj, Gj):

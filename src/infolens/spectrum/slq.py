@@ -23,13 +23,21 @@ Estimator
 4. Adaptive number of Lanczos steps: after ``MIN_STEPS`` blocks, and then
    every few blocks, the quadrature error is estimated from the geometric
    tail (Aitken) of the changes over the last two steps, ``d1 r / (1 - r)``
-   with ``r = d1 / d2``; the run stops when it is below
+   with ``r = d1 / d2``, and at least the change over the last two steps
+   (:func:`quadrature_error`); the run stops when it is below
    ``STOP_FRACTION`` of the probe standard error (or ``QUADRATURE_TOL``), or
    at the step cap.  Slowly converging spectra (noise-like kernels) get more
    steps; fast ones fewer.
 5. While the probe standard error exceeds ``target_se``, further independent
    batches of ``b`` probes are run (at most ``max_batches``) and pooled.
-6. The standard error of DSE is the spread over probes of the linearised
+6. Control variates: the quadrature is exact for ``r^T p(M) r`` with ``p``
+   of degree 2, and ``tr 1``, ``tr M``, ``tr M^2`` are known from the stored
+   operator (one pass over it).  Every probe's estimate is corrected by its
+   excess of a quadratic fitted to ``f`` on the spectral density
+   (:func:`infolens.spectrum.quadrature.control_variate`), so only the part
+   of ``f`` no quadratic follows adds probe noise.  Operators that cannot
+   give those traces cheaply (recomputed tiles) skip this.
+7. The standard error of DSE is the spread over probes of the linearised
    combination ``(1/Z + G/Z^2) Z_j - G_j / Z`` (delta method), combined in
    quadrature with the quadrature-error estimate and, for operators multiplied
    in float32, the rounding model of
@@ -53,7 +61,7 @@ from infolens.spectrum.quadrature import (
     rounding_error,
 )
 
-__all__ = ["SLQEstimate", "slq_entropy", "slq_sizes"]
+__all__ = ["SLQEstimate", "probe_space_moments", "slq_entropy", "slq_sizes"]
 
 #: Ritz pairs with a relative residual below this are deflated (treated as exact).
 RESIDUAL_TOL = 1e-4
@@ -141,7 +149,40 @@ def _probes(op, b, rng):
     return R, v
 
 
-def _run_batch(op, t, keep_trivial, b, m, adaptive, rng, residual_tol, bar):
+def quadrature_error(h0, h1, h2):
+    """Error estimate of the last quadrature ``h0`` from it and the two before.
+
+    The geometric tail of the last two changes, but never less than the change
+    over two steps: with control variates the probe spread no longer hides the
+    quadrature's own error, and one small step between two large ones (block
+    Lanczos converges unevenly near 0, where ``|x| log |x|`` is not smooth)
+    made the tail alone claim convergence 3 standard errors early.
+    """
+    return max(geometric_tail(h0, h1, h2), abs(h0 - h2))
+
+
+def probe_space_moments(op):
+    """``tr p(M)`` on the probes' space (orthogonal to the trivial vector) for
+    ``p = 1, x, x^2``, or None when ``op`` has no ``trace_moments()``.
+
+    With ``P`` the projector off the trivial vector ``v``, the Lanczos run sees
+    ``P M P``: ``tr P = n - 1``, ``tr PMP = tr M - v^T M v`` and
+    ``tr (PMP)^2 = |M|_F^2 - 2 |M v|^2 + (v^T M v)^2`` (one product with ``v``).
+    """
+    get = getattr(op, "trace_moments", None)
+    found = get() if get is not None else None
+    if found is None:
+        return None
+    trace, frobenius_sq = found
+    if op.trivial_vector is None:
+        return np.array([op.n, trace, frobenius_sq], dtype=np.float64)
+    v = np.asarray(op.trivial_vector, dtype=np.float64)
+    Mv = np.asarray(op.matmat(v[:, None]), dtype=np.float64)[:, 0]
+    vMv = float(v @ Mv)
+    return np.array([op.n - 1.0, trace - vMv, frobenius_sq - 2.0 * float(Mv @ Mv) + vMv**2])
+
+
+def _run_batch(op, t, keep_trivial, b, m, adaptive, rng, residual_tol, bar, moments):
     """One probe batch: Lanczos steps (adaptive or ``m``) and three quadratures.
 
     Returns the quadrature at the last step and at one and two steps fewer
@@ -154,7 +195,7 @@ def _run_batch(op, t, keep_trivial, b, m, adaptive, rng, residual_tol, bar):
     def estimate(k):
         if k not in quads:
             T, B = run.projection(k)
-            quads[k] = quadrature(T, run.R0, B, t, keep_trivial, residual_tol)
+            quads[k] = quadrature(T, run.R0, B, t, keep_trivial, residual_tol, moments)
         return quads[k]
 
     target = min(MIN_STEPS, m) if adaptive else m
@@ -167,7 +208,7 @@ def _run_batch(op, t, keep_trivial, b, m, adaptive, rng, residual_tol, bar):
         if k < 3:
             break
         H = [combine(estimate(j).Zj, estimate(j).Gj)[:2] for j in (k, k - 1, k - 2)]
-        tail = geometric_tail(H[0][0], H[1][0], H[2][0])
+        tail = quadrature_error(H[0][0], H[1][0], H[2][0])
         if not adaptive or k >= m or tail <= max(STOP_FRACTION * H[0][1], QUADRATURE_TOL):
             break
         target = min(m, k + CHECK_EVERY)
@@ -181,7 +222,8 @@ def _run_batch(op, t, keep_trivial, b, m, adaptive, rng, residual_tol, bar):
 
 def slq_entropy(op, t, *, keep_trivial=True, n_probes=None, n_steps=None, seed=0,
                 residual_tol=RESIDUAL_TOL, max_basis_bytes=None, label="slq",
-                target_se=TARGET_SE, max_batches=MAX_BATCHES, progress=None):
+                target_se=TARGET_SE, max_batches=MAX_BATCHES, progress=None,
+                control_variates=True):
     """Estimate DSE (nats) of a diffusion operator by stochastic Lanczos quadrature.
 
     Parameters
@@ -213,6 +255,9 @@ def slq_entropy(op, t, *, keep_trivial=True, n_probes=None, n_steps=None, seed=0
         Label of the progress bar made when ``progress`` is None.
     progress : Progress, optional
         A bar of the caller to advance (one step per Lanczos block).
+    control_variates : bool
+        Correct the probes by the exact traces of ``1, M, M^2`` when the
+        operator gives them (module notes, item 6).
 
     Returns
     -------
@@ -224,11 +269,12 @@ def slq_entropy(op, t, *, keep_trivial=True, n_probes=None, n_steps=None, seed=0
     rng = np.random.default_rng(seed)
     own = progress is None
     bar = Progress(min(MIN_STEPS, m) if adaptive else m, f"{label} n={n}") if own else progress
+    moments = probe_space_moments(op) if control_variates else None
     lasts, prevs, prev2s, steps = [], [], [], []
     try:
         for _ in range(max_batches):
             last, prev, prev2, k = _run_batch(op, t, keep_trivial, b, m, adaptive, rng,
-                                              residual_tol, bar)
+                                              residual_tol, bar, moments)
             lasts.append(last)
             prevs.append(prev)
             prev2s.append(prev2)
@@ -246,7 +292,7 @@ def slq_entropy(op, t, *, keep_trivial=True, n_probes=None, n_steps=None, seed=0
     if all(p is not None for p in prevs):
         H1, H2 = (combine(np.concatenate([q.Zj for q in qs]),
                           np.concatenate([q.Gj for q in qs]))[0] for qs in (prevs, prev2s))
-        bias = geometric_tail(H, H1, H2)
+        bias = quadrature_error(H, H1, H2)
     delta = float(getattr(op, "noise_level", 0.0) or 0.0)
     precision_error, log_z_rounding = rounding_error(lasts, t, keep_trivial, delta)
     se = float(np.sqrt(se_probe**2 + bias**2 + precision_error**2 + SE_FLOOR**2))
@@ -258,6 +304,7 @@ def slq_entropy(op, t, *, keep_trivial=True, n_probes=None, n_steps=None, seed=0
         n_steps=max(steps), krylov_dim=max(steps) * b, n_products=int(sum(steps)),
         details={"n_deflated": int(deflated.size), "n_batches": n_batches,
                  "steps_per_batch": steps, "adaptive_steps": adaptive,
+                 "control_variates": moments is not None,
                  "probe_standard_error": se_probe, "quadrature_error_estimate": bias,
                  "precision_error_estimate": precision_error,
                  "log_z_standard_error": _log_z_error(lasts, prevs, prev2s, log_z_rounding)},
