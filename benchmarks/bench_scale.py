@@ -13,6 +13,7 @@ Usage (each part prints a Markdown table and appends JSON lines to
     python benchmarks/bench_scale.py speed --data clustered --n 20000 --exact  # |error|
     python benchmarks/bench_scale.py speed --n 50000 --d 2048
     python benchmarks/bench_scale.py dsmi              # 10 classes, N = 10k, vs dse-dsmi
+    python benchmarks/bench_scale.py subsets           # DSMI's subset crossover, exact vs SLQ
     python benchmarks/bench_scale.py sparse --n 1000000 --d 128
 
 Peak memory is the process's maximum resident set size (``ru_maxrss``).
@@ -266,51 +267,93 @@ def run_speed(args):
     print(json.dumps(row, indent=1))
 
 
-#: The SLQ budget of the DSMI speed row: one batch of 8 probes x 12 Lanczos steps per
-#: class and random subset (the defaults aim at a 0.002-nat standard error per entropy,
-#: which costs more than an exact solve at ~1000 points).
-FAST_DSMI_OPTIONS = {"n_probes": 8, "n_steps": 12, "max_batches": 1}
-
-
 def run_dsmi(args):
+    """DSMI at N = 10k, 10 classes, sigma = 10: infolens's defaults and its exact path
+    against dse-dsmi, alternating, ``--repeats`` times; medians and their ratios."""
     import dse_dsmi
 
     import infolens
 
+    X, y, _ = dsmi_data()
+    n, d, k = X.shape[0], X.shape[1], 10
+    infolens.dsmi(X[:300], y[:300], preset="dse-dsmi", method="slq")  # warm-up: lazy imports
+    # "default": infolens's own defaults at the reference's bandwidth (the preset would also
+    # replay the reference's random draws and always solve exactly, for parity).
+    runs = {"dse_dsmi": lambda: dse_dsmi.diffusion_spectral_mutual_information(
+                X, y, gaussian_kernel_sigma=10, t=1),
+            "default": lambda: infolens.dsmi(X, y, sigma=10, return_result=True),
+            "exact": lambda: infolens.dsmi(X, y, sigma=10, method="exact", preset="dse-dsmi",
+                                           return_result=True)}
+    times = {name: [] for name in runs}
+    values = {}
+    for _ in range(args.repeats):
+        for name, call in runs.items():
+            t0 = time.perf_counter()
+            values[name] = call()
+            times[name].append(time.perf_counter() - t0)
+    ref = values["dse_dsmi"]
+    ref = float(ref[0] if isinstance(ref, tuple) else ref)
+    t_ref = float(np.median(times["dse_dsmi"]))
+    row = {"part": "dsmi", "n": n, "d": d, "classes": k, "repeats": args.repeats,
+           "dse_dsmi_bits": ref, "dse_dsmi_s": t_ref, "dse_dsmi_times": times["dse_dsmi"]}
+    print(f"dse-dsmi: {ref:.5f} bits, median {t_ref:.2f} s of {args.repeats}")
+    print("| infolens | median s | speed-up | bits | diff | s.e. |")
+    print("|---|---|---|---|---|---|")
+    for name in ("default", "exact"):
+        res, elapsed = values[name], float(np.median(times[name]))
+        row.update({f"{name}_bits": res.value, f"{name}_s": elapsed,
+                    f"{name}_times": times[name], f"{name}_se": res.standard_error,
+                    f"{name}_speedup": t_ref / elapsed, f"{name}_diff": res.value - ref})
+        print(f"| {name} | {elapsed:.2f} | {t_ref / elapsed:.1f}x | {res.value:.5f} | "
+              f"{res.value - ref:+.5f} | {res.standard_error:.4f} |", flush=True)
+    record(row)
+
+
+def dsmi_data(n=10000, d=32, k=10):
+    """The DSMI row's data: 10 Gaussian classes in 32-D, 30 % of the labels redrawn."""
     rng = np.random.default_rng(1)
-    n, d, k = 10000, 32, 10
     centres = rng.normal(scale=6.0, size=(k, d))
     labels = rng.integers(0, k, n)
     X = centres[labels] + 3.0 * rng.normal(size=(n, d))
     y = labels.copy()
     flip = rng.uniform(size=n) < 0.3
     y[flip] = rng.integers(0, k, flip.sum())
-    t0 = time.perf_counter()
-    ref = dse_dsmi.diffusion_spectral_mutual_information(X, y, gaussian_kernel_sigma=10, t=1)
-    ref = float(ref[0] if isinstance(ref, tuple) else ref)
-    t_ref = time.perf_counter() - t0
-    print(f"dse-dsmi: {ref:.5f} bits in {t_ref:.2f} s")
-    infolens.dsmi(X[:300], y[:300], preset="dse-dsmi", method="slq")  # warm-up: lazy imports
-    print("| infolens | method_options | seconds | speed-up | bits | diff | s.e. |")
-    print("|---|---|---|---|---|---|---|")
-    row = {"part": "dsmi", "n": n, "d": d, "classes": k, "dse_dsmi_bits": ref,
-           "dse_dsmi_s": t_ref}
-    # "default": infolens's own defaults at the reference's bandwidth (the preset would also
-    # replay the reference's random draws and always solve exactly, for parity).
-    for name, method, options in (("default", "auto", None), ("slq_fast", "slq", FAST_DSMI_OPTIONS),
-                                  ("slq_default", "slq", None), ("exact", "exact", None)):
-        t0 = time.perf_counter()
-        preset = {} if name == "default" else {"preset": "dse-dsmi"}
-        res = infolens.dsmi(X, y, sigma=10, method=method, method_options=options,
-                            return_result=True, **preset)
-        elapsed = time.perf_counter() - t0
-        row.update({f"{name}_bits": res.value, f"{name}_s": elapsed,
-                    f"{name}_se": res.standard_error, f"{name}_speedup": t_ref / elapsed,
-                    f"{name}_diff": res.value - ref})
-        print(f"| {method} | {options} | {elapsed:.2f} | {t_ref / elapsed:.1f}x | "
-              f"{res.value:.5f} | {res.value - ref:+.5f} | {res.standard_error:.4f} |",
-              flush=True)
-    record(row)
+    return X, y, labels
+
+
+def run_subsets(args):
+    """Seconds per entropy of one class-sized subset: exact against DSMI's SLQ budget.
+
+    The crossover sets ``SUBSET_EXACT_MAX_N``: DSMI's ``method="auto"`` solves subsets
+    up to that size exactly and larger ones by one batch of ``SUBSET_SLQ_OPTIONS``.
+    """
+    import infolens
+    from infolens.spectrum.planning import SUBSET_SLQ_OPTIONS
+
+    X, _, labels = dsmi_data()
+    print("| subset size | exact s | SLQ s | exact / SLQ | SLQ - exact (bits) | SLQ SE (bits) |")
+    print("|---|---|---|---|---|---|")
+    for size in args.sizes:
+        rng = np.random.default_rng(size)
+        idx = rng.choice(X.shape[0], size, replace=False)
+        A = X[idx]
+        times = {"exact": [], "slq": []}
+        for _ in range(args.repeats):
+            for method, options in (("exact", None), ("slq", SUBSET_SLQ_OPTIONS)):
+                t0 = time.perf_counter()
+                r = infolens.dse(A, sigma=10, method=method, method_options=options,
+                                 return_result=True)
+                times[method].append(time.perf_counter() - t0)
+                if method == "exact":
+                    exact = r.value
+                else:
+                    slq, se = r.value, r.details["standard_error"]
+        te, ts = np.median(times["exact"]), np.median(times["slq"])
+        row = {"part": "subsets", "size": size, "exact_s": te, "slq_s": ts,
+               "error_bits": slq - exact, "se_bits": se, "repeats": args.repeats}
+        record(row)
+        print(f"| {size} | {te:.4f} | {ts:.4f} | {te / ts:.2f} | {slq - exact:+.5f} | "
+              f"{se:.5f} |", flush=True)
 
 
 def run_sparse(args):
@@ -346,12 +389,17 @@ def run_sparse(args):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("part", choices=["accuracy", "calibration", "speed", "dsmi", "sparse"])
+    p.add_argument("part", choices=["accuracy", "calibration", "speed", "dsmi", "subsets",
+                                    "sparse"])
     p.add_argument("--n", type=int, default=20000)
     p.add_argument("--d", type=int, default=128)
     p.add_argument("--k", type=int, default=30, help="kNN degree of the sparse kernel")
     p.add_argument("--sets", nargs="*", default=None,
                    help="accuracy: only the data sets whose names contain one of these")
+    p.add_argument("--sizes", type=int, nargs="*", default=[300, 500, 700, 1000, 1500],
+                   help="subsets: subset sizes")
+    p.add_argument("--repeats", type=int, default=5,
+                   help="subsets, dsmi: timings per size / per method")
     p.add_argument("--seeds", type=int, default=20,
                    help="calibration: probe seeds per case")
     p.add_argument("--exact", action="store_true",
@@ -362,7 +410,7 @@ def main(argv=None):
                         "noise (both at sigma = 10)")
     args = p.parse_args(argv)
     {"accuracy": run_accuracy, "calibration": run_calibration, "speed": run_speed,
-     "dsmi": run_dsmi,
+     "dsmi": run_dsmi, "subsets": run_subsets,
      "sparse": run_sparse}[args.part](args)
     return 0
 

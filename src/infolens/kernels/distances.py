@@ -20,7 +20,7 @@ CANCELLATION = 2.0 ** -16
 _REDO_CHUNK = 1 << 16
 
 
-def squared_distance_block(A_rows, sq_rows, BT, sq_cols, xp=NUMPY):
+def squared_distance_block(A_rows, sq_rows, BT, sq_cols, xp=NUMPY, self_offset=None):
     """``|a_i|^2 + |b_j|^2 - 2 a_i . b_j`` for a block of rows, clipped at 0.
 
     Parameters
@@ -35,6 +35,12 @@ def squared_distance_block(A_rows, sq_rows, BT, sq_cols, xp=NUMPY):
         Their squared norms.
     xp : backend
         :data:`infolens.core.backend.NUMPY` or a ``TorchBackend``.
+    self_offset : int, optional
+        The rows are the points of columns ``self_offset, self_offset + 1, ...``
+        (a block of a square distance matrix, numpy only): their distances to
+        themselves are set to exactly 0, and the cancellation check, which would
+        otherwise find those near-zero entries in every row, usually has nothing
+        to redo.
 
     Returns
     -------
@@ -48,7 +54,13 @@ def squared_distance_block(A_rows, sq_rows, BT, sq_cols, xp=NUMPY):
     out += sq_rows[:, None]
     out += sq_cols[None, :]
     xp.clamp_min_(out, 0.0)
+    if self_offset is None:
+        _redo_cancelled(out, A_rows, sq_rows, BT, sq_cols, xp)
+        return out
+    rows = np.arange(out.shape[0])
+    out[rows, rows + self_offset] = np.inf  # not suspects
     _redo_cancelled(out, A_rows, sq_rows, BT, sq_cols, xp)
+    out[rows, rows + self_offset] = 0.0
     return out
 
 
@@ -65,7 +77,10 @@ def _redo_cancelled(out, A_rows, sq_rows, BT, sq_cols, xp):
     if not sq_rows.shape[0] or not sq_cols.shape[0]:
         return
     rough = CANCELLATION * (sq_rows.max() + sq_cols.max())
-    rows, cols = xp.nonzero(out <= rough)
+    near = out <= rough
+    if not near.any():  # the usual case; ``any`` is ten times cheaper than ``nonzero``
+        return
+    rows, cols = xp.nonzero(near)
     if not rows.shape[0]:
         return
     suspect = out[rows, cols] <= CANCELLATION * (sq_rows[rows] + sq_cols[cols])
@@ -115,7 +130,8 @@ def squared_distances(A, B=None, xp=None):
     Ac = A - centre
     Bc = Ac if same else B - centre
     out = squared_distance_block(Ac, xp.row_sq_norms(Ac), xp.transpose_copy(Bc),
-                                 xp.row_sq_norms(Bc), xp)
+                                 xp.row_sq_norms(Bc), xp,
+                                 self_offset=0 if same and xp is NUMPY else None)
     if same:
         xp.fill_diagonal_(out, 0.0)
     return out

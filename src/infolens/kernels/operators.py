@@ -81,9 +81,8 @@ class _KernelRows:
 
     def block(self, start, stop):
         """Kernel rows ``start:stop`` (all columns), shape (stop - start, n)."""
-        out = squared_distance_block(self.X[start:stop], self.sq[start:stop], self.XT, self.sq)
-        rows = np.arange(start, stop)
-        out[rows - start, rows] = 0.0
+        out = squared_distance_block(self.X[start:stop], self.sq[start:stop], self.XT, self.sq,
+                                     self_offset=start)
         return gaussian_affinity(out, self.sigma, out=out)
 
     def tiles(self):

@@ -36,7 +36,9 @@ Python ``random`` module calls that ``dse-dsmi`` makes (parity preset).
 
 from __future__ import annotations
 
+import contextvars
 import random
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -304,7 +306,8 @@ class PartitionMI:
         self.standard_error = standard_error
 
 
-def partition_mi(Z, partition, entropy_of, *, n_repeats, random_state, parity, max_n, caller):
+def partition_mi(Z, partition, entropy_of, *, n_repeats, random_state, parity, max_n, caller,
+                 workers=1):
     """Compute the size-matched partition MI.
 
     Parameters
@@ -324,6 +327,10 @@ def partition_mi(Z, partition, entropy_of, *, n_repeats, random_state, parity, m
         Cap on the points of any one entropy evaluation (subsampled above it).
     caller : str
         For error messages.
+    workers : int
+        Threads evaluating the entropies at once (not under ``parity``, whose
+        draws depend on the order of evaluation).  ``entropy_of`` must then be
+        safe to call from several threads.
     """
     counts = partition.counts
     if counts.min() < 2 and partition.kind != "scalar":
@@ -344,44 +351,30 @@ def partition_mi(Z, partition, entropy_of, *, n_repeats, random_state, parity, m
         value, se = out if isinstance(out, tuple) else (out, None)
         return value, 0.0 if se is None else float(se)
 
+    if parity:
+        values = _parity_entropies(Z, partition, capped_entropy, n_repeats, random_state,
+                                   py_rng)
+    else:
+        values = _drawn_entropies(Z, partition, capped_entropy, n_repeats, random_state,
+                                  workers)
     groups = []
     estimator_error = []  # per group: SE of its conditional term + SE of its subsets' mean
-    for k, (label, idx) in enumerate(partition.indices()):
-        size = idx.size
-        if size < 2:
+    for (label, idx), found in zip(partition.indices(), values):
+        label = label.item() if hasattr(label, "item") else label
+        if found is None:
             # A one-sample bin of a scalar Y: a one-point spectrum has zero entropy,
             # and so has every one-point subset, so its term is 0 (what dse-dsmi gets).
-            groups.append({"group": label.item() if hasattr(label, "item") else label,
-                           "n": 1, "weight": 1 / n, "conditional": 0.0, "subsets": [0.0],
-                           "marginal": 0.0, "note": "single-sample bin: zero term"})
+            groups.append({"group": label, "n": 1, "weight": 1 / n, "conditional": 0.0,
+                           "subsets": [0.0], "marginal": 0.0,
+                           "note": "single-sample bin: zero term"})
             estimator_error.append(0.0)
             continue
-        conditional, conditional_se = capped_entropy(Z[idx])
-        if parity:
-            if random_state is not None:
-                py_rng.seed(random_state)
-            # Draw and evaluate in turn: a capped evaluation re-seeds the shared
-            # generator (as dse-dsmi's entropies re-seed Python's global one),
-            # which changes the draws that follow it.
-            draws = [capped_entropy(Z[np.array(py_rng.sample(range(n), k=size))])
-                     for _ in range(n_repeats)]
-        else:
-            seed = None if random_state is None else [random_state, k]
-            rng = np.random.default_rng(seed)
-            draws = [capped_entropy(Z[np.sort(rng.choice(n, size, replace=False))])
-                     for _ in range(n_repeats)]
+        (conditional, conditional_se), draws = found[0], found[1:]
         subsets = [value for value, _ in draws]
         estimator_error.append(conditional_se + sum(se for _, se in draws) / n_repeats)
-        groups.append(
-            {
-                "group": label.item() if hasattr(label, "item") else label,
-                "n": int(size),
-                "weight": size / n,
-                "conditional": conditional,
-                "subsets": subsets,
-                "marginal": float(np.mean(subsets)),
-            }
-        )
+        groups.append({"group": label, "n": int(idx.size), "weight": idx.size / n,
+                       "conditional": conditional, "subsets": subsets,
+                       "marginal": float(np.mean(subsets))})
     value = float(sum(g["weight"] * (g["marginal"] - g["conditional"]) for g in groups))
     var = sum(g["weight"] * e for g, e in zip(groups, estimator_error)) ** 2
     if n_repeats > 1:
@@ -389,3 +382,47 @@ def partition_mi(Z, partition, entropy_of, *, n_repeats, random_state, parity, m
                    if g["n"] > 1)
     se = float(np.sqrt(var)) if n_repeats > 1 or var > 0 else None
     return PartitionMI(value, groups, se)
+
+
+def _parity_entropies(Z, partition, entropy, n_repeats, random_state, py_rng):
+    """Per group: ``[conditional, subset entropies...]`` (None for a one-sample group),
+    with ``dse-dsmi``'s draws: drawn and evaluated in turn, because a capped
+    evaluation re-seeds the shared generator (as dse-dsmi's entropies re-seed
+    Python's global one), which changes the draws that follow it."""
+    n = Z.shape[0]
+    out = []
+    for label, idx in partition.indices():
+        if idx.size < 2:
+            out.append(None)
+            continue
+        conditional = entropy(Z[idx])
+        if random_state is not None:
+            py_rng.seed(random_state)
+        out.append([conditional] + [entropy(Z[np.array(py_rng.sample(range(n), k=idx.size))])
+                                    for _ in range(n_repeats)])
+    return out
+
+
+def _drawn_entropies(Z, partition, entropy, n_repeats, random_state, workers):
+    """As :func:`_parity_entropies` with infolens's draws (one generator per group,
+    ``[random_state, k]``), all made before any entropy is evaluated, so that
+    ``workers`` threads can evaluate them in any order."""
+    n = Z.shape[0]
+    jobs = []
+    for k, (label, idx) in enumerate(partition.indices()):
+        if idx.size < 2:
+            jobs.append(None)
+            continue
+        rng = np.random.default_rng(None if random_state is None else [random_state, k])
+        jobs.append([idx] + [np.sort(rng.choice(n, idx.size, replace=False))
+                             for _ in range(n_repeats)])
+    flat = [rows for job in jobs if job is not None for rows in job]
+    if workers > 1 and len(flat) > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            # each thread runs in a copy of this context (thread settings included)
+            found = list(pool.map(lambda rows: contextvars.copy_context().run(entropy, Z[rows]),
+                                  flat))
+    else:
+        found = [entropy(Z[rows]) for rows in flat]
+    found = iter(found)
+    return [None if job is None else [next(found) for _ in job] for job in jobs]

@@ -29,8 +29,9 @@ from infolens.spectrum.solve import solve
 __all__ = ["PRESETS", "dse", "dsmi"]
 
 
-def _dse_value(X, s, sigma):
-    """DSE of the rows of ``X`` (unit scale) at bandwidth ``sigma``, in the unit of ``s``.
+def _dse_value(X, s, sigma, subset=False):
+    """DSE of the rows of ``X`` (unit scale) at bandwidth ``sigma``, in the unit of ``s``
+    (``subset``: one of DSMI's class-sized subsets, see ``SpectralSettings.subset_request``).
 
     Returns
     -------
@@ -39,7 +40,7 @@ def _dse_value(X, s, sigma):
         In the unit of ``s``; None for an exact spectrum.
     answer : infolens.spectrum.solve.SpectralAnswer
     """
-    answer = solve(s.request(X, sigma))
+    answer = solve(s.subset_request(X, sigma) if subset else s.request(X, sigma))
     if answer.spectrum is None:
         return answer.entropy / s.log_base, answer.standard_error / s.log_base, answer
     value = spectral_entropy(answer.spectrum, s.t, keep_trivial=s.keep_trivial,
@@ -303,14 +304,15 @@ def dsmi(
             return lambda A: (_entry_entropy_value(A, s, sigma), None, "exact")
 
         def entropy(A):
-            value, se, answer = _dse_value(A, s, sigma)
+            value, se, answer = _dse_value(A, s, sigma, subset=True)
             return value, se, answer.method
 
         return entropy
 
     result = partition_measure(s, Z, Y, y_kind=y_kind, n_clusters=n_clusters,
                                n_repeats=n_repeats, return_result=True,
-                               entropy_for=entropy_for, matrix_entry=matrix_entry)
+                               entropy_for=entropy_for, matrix_entry=matrix_entry,
+                               parallel=True)
     _subset_interval(result, n_repeats)
     return result if return_result else result.value
 

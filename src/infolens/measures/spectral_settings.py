@@ -9,11 +9,13 @@ build one :class:`SpectralSettings` per call and hand its fields to
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from infolens.core import optional
 from infolens.core.result import build_result, stopwatch
-from infolens.core.threads import thread_limit
+from infolens.core.threads import choose_threads, thread_limit, use_threads
 from infolens.core.validation import (
     check_bool,
     check_embeddings,
@@ -33,7 +35,12 @@ from infolens.measures.conditioning import (
     partition_reference,
     scalar_bins,
 )
-from infolens.spectrum.planning import METHODS, check_method_options
+from infolens.spectrum.planning import (
+    METHODS,
+    SUBSET_EXACT_MAX_N,
+    SUBSET_SLQ_OPTIONS,
+    check_method_options,
+)
 from infolens.spectrum.precision import PRECISIONS
 from infolens.spectrum.solve import SpectralRequest
 
@@ -107,6 +114,7 @@ class SpectralSettings:
         self.random_state = check_int(random_state, "random_state", caller, low=0,
                                       allow_none=True)
         self.options = check_method_options(method_options, caller)
+        self.options_given = frozenset(method_options or ())
         self.torch_device = Z.device if optional.is_torch_tensor(Z) else None
         self.sigma_value = None
         self.reference_float32 = False
@@ -142,6 +150,15 @@ class SpectralSettings:
         base.update(fields)
         return SpectralRequest(**base)
 
+    def subset_request(self, X, sigma):
+        """:meth:`request` for one of DSMI's class-sized subsets: under ``method="auto"``
+        solved exactly up to ``SUBSET_EXACT_MAX_N`` points and above by one small SLQ
+        batch (``SUBSET_SLQ_OPTIONS``, where ``method_options`` leave them unset)."""
+        options = dict(self.options)
+        options.update({k: v for k, v in SUBSET_SLQ_OPTIONS.items()
+                        if k not in self.options_given})
+        return self.request(X, sigma, exact_max_n=SUBSET_EXACT_MAX_N, options=options)
+
     def params(self, method="exact", **extra):
         """The resolved parameters of a :class:`Result` (``method``: the one used)."""
         out = {
@@ -163,8 +180,34 @@ class SpectralSettings:
         return out
 
 
+#: Smallest class-sized subset whose entropies DSMI evaluates in several threads: below,
+#: Python's own overhead (which holds the interpreter lock) is most of each entropy.
+PARALLEL_MIN_N = 300
+
+#: Most threads evaluating subset entropies at once, and the memory their operators may
+#: take together (each holds one dense N x N matrix).
+MAX_WORKERS = 8
+WORKERS_BYTES = 2**30
+
+
+def subset_workers(s, largest, n_entropies):
+    """Threads for DSMI's ``n_entropies`` subset entropies of at most ``largest`` points.
+
+    One unless the draws are infolens's own (not the parity preset's, which
+    depend on the order), the solves run on the CPU, the subsets are large
+    enough (``PARALLEL_MIN_N``) and idle cores exist (the thread policy of
+    :mod:`infolens.core.threads`); then one per idle core, each with one BLAS
+    thread, within ``MAX_WORKERS`` and ``WORKERS_BYTES``.  On 2 cores, 60
+    entropies of 1000 points took 1.27 s instead of 2.35 s.
+    """
+    if s.parity or s.torch_device is not None or largest < PARALLEL_MIN_N or n_entropies < 2:
+        return 1
+    by_memory = WORKERS_BYTES // max(8 * largest * largest, 1)
+    return int(max(1, min(choose_threads(largest), MAX_WORKERS, by_memory, n_entropies)))
+
+
 def partition_measure(s, Z, Y, *, y_kind, n_clusters, n_repeats, return_result, entropy_for,
-                      **extra_params):
+                      parallel=False, **extra_params):
     """Shared body of DSMI and ASMI: validate, partition ``Y``, resolve one bandwidth on
     all of ``Z`` and compute the size-matched partition MI.
 
@@ -178,6 +221,9 @@ def partition_measure(s, Z, Y, *, y_kind, n_clusters, n_repeats, return_result, 
     entropy_for : callable
         ``entropy_for(sigma)`` returns a function of a subset of rows giving
         ``(value, standard_error or None, method used)``.
+    parallel : bool
+        The entropies may be evaluated by several threads at once
+        (:func:`subset_workers` decides how many).
     **extra_params
         Recorded in the result's ``params``.
 
@@ -205,11 +251,16 @@ def partition_measure(s, Z, Y, *, y_kind, n_clusters, n_repeats, return_result, 
             methods.append(method)
             return value, se
 
-        # One thread setting for the group-sized solves (they would each set it again).
-        with thread_limit(int(partition.counts.max())):
+        largest = int(partition.counts.max())
+        workers = subset_workers(s, largest, partition.counts.size * (n_repeats + 1)) \
+            if parallel else 1
+        # One thread setting for the group-sized solves (they would each set it again);
+        # with several workers, one BLAS thread each.
+        with use_threads(1) if workers > 1 else contextlib.nullcontext(), \
+                thread_limit(largest):
             terms = partition_mi(X, partition, entropy_with_error, n_repeats=n_repeats,
                                  random_state=s.random_state, parity=s.parity,
-                                 max_n=s.max_n, caller=caller)
+                                 max_n=s.max_n, caller=caller, workers=workers)
     params = s.params(methods[-1] if methods else "exact", y_kind=partition.kind,
                       n_clusters=n_clusters, n_repeats=n_repeats, **extra_params)
     details = {"groups": terms.groups, "standard_error": terms.standard_error,

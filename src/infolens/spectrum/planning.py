@@ -38,6 +38,8 @@ from infolens.spectrum.slq import slq_sizes
 
 __all__ = [
     "AUTO_EXACT_MAX_N",
+    "SUBSET_EXACT_MAX_N",
+    "SUBSET_SLQ_OPTIONS",
     "DENSE32_MIN_N",
     "METHODS",
     "METHOD_OPTIONS",
@@ -59,6 +61,17 @@ METHODS = ("auto", "exact", "slq", "sparse")
 #: Largest ``n`` that ``method="auto"`` solves exactly under the default preset
 #: (an exact solve at this size takes seconds on two cores; SLQ is faster above).
 AUTO_EXACT_MAX_N = 4096
+
+#: Largest class-sized subset that DSMI's ``method="auto"`` solves exactly.  A
+#: DSMI makes ``(n_repeats + 1)`` entropies per class; above this size one batch of
+#: ``SUBSET_SLQ_OPTIONS`` with control variates costs less than an exact solve
+#: (the crossover is measured by ``benchmarks/bench_scale.py subsets``) and errs by
+#: about 0.001 nats per entropy, which the DSMI's standard error reports.
+SUBSET_EXACT_MAX_N = 600
+
+#: The SLQ budget of one DSMI subset entropy under ``method="auto"`` (options a
+#: user sets in ``method_options`` take precedence).
+SUBSET_SLQ_OPTIONS = {"n_probes": 8, "n_steps": 12, "max_batches": 1}
 
 #: Below this many points ``method="slq"`` computes exactly: an exact solve takes
 #: milliseconds there, and a Krylov space of at most ``n / 2`` dimensions with a
@@ -244,8 +257,12 @@ def slq_bytes(n, d, storage, options):
     return sparse_operator_bytes(n, d, options["n_neighbors"], b) + basis
 
 
-def plan_method(n, d, method, caller, *, parity=False, options=None, precision="auto"):
+def plan_method(n, d, method, caller, *, parity=False, options=None, precision="auto",
+                exact_max_n=AUTO_EXACT_MAX_N):
     """Choose the method and storage for ``n`` points of dimension ``d``.
+
+    ``method="auto"`` solves exactly up to ``exact_max_n`` points (always under
+    ``parity``) and by SLQ above.
 
     SLQ storage under ``"auto"``: below ``DENSE32_MIN_N`` points the dense
     float64 operator if it fits, else dense float32 (half the memory; its
@@ -260,7 +277,7 @@ def plan_method(n, d, method, caller, *, parity=False, options=None, precision="
     options = dict(METHOD_OPTIONS) if options is None else options
     small_exact = exact_bytes(n) <= UNCHECKED_BYTES and options.get("memory_limit") is None
     if small_exact and (method == "exact" or (method == "slq" and n < SLQ_EXACT_BELOW)
-                        or (method == "auto" and (parity or n <= AUTO_EXACT_MAX_N))):
+                        or (method == "auto" and (parity or n <= exact_max_n))):
         return Plan("exact", None, exact_bytes(n), None,
                     "tiny" if method == "slq" else "auto" if method == "auto" else "")
     have = memory_budget(options.get("memory_limit"))
@@ -304,7 +321,7 @@ def plan_method(n, d, method, caller, *, parity=False, options=None, precision="
             )
         return Plan("sparse", "sparse", need, have, "requested")
     # auto
-    want_exact = parity or n <= AUTO_EXACT_MAX_N
+    want_exact = parity or n <= exact_max_n
     if want_exact:
         need = exact_bytes(n)
         if fits(need):
@@ -317,7 +334,7 @@ def plan_method(n, d, method, caller, *, parity=False, options=None, precision="
     else:
         plan = slq_plan("size")
         logger.info("%s: %d points > %d; using method='slq' (%s storage)", caller, n,
-                    AUTO_EXACT_MAX_N, plan.storage)
+                    exact_max_n, plan.storage)
     if not fits(plan.need_bytes):
         raise InvalidParameterError(
             f"{caller}: no method fits in memory for {n} points of dimension {d}: "

@@ -24,7 +24,12 @@ from infolens.kernels.gaussian import affinity_matrix, diffusion_operator
 from infolens.spectrum.cache import cached_spectrum
 from infolens.spectrum.estimate import slq_diffusion_entropy, slq_kernel_renyi
 from infolens.spectrum.exact import Spectrum, symmetric_eigenvalues
-from infolens.spectrum.planning import METHOD_OPTIONS, plan_method, stage_costs
+from infolens.spectrum.planning import (
+    AUTO_EXACT_MAX_N,
+    METHOD_OPTIONS,
+    plan_method,
+    stage_costs,
+)
 from infolens.spectrum.torch_exact import torch_exact_spectrum_or_none
 
 __all__ = ["OPERATORS", "SpectralAnswer", "SpectralRequest", "solve"]
@@ -68,6 +73,8 @@ class SpectralRequest:
         Public function name, for messages.
     seed : int
         Seed of the SLQ probes.
+    exact_max_n : int
+        Largest ``n`` that ``method="auto"`` solves exactly.
     """
 
     points: np.ndarray
@@ -85,6 +92,7 @@ class SpectralRequest:
     torch_device: object = None
     caller: str = "dse"
     seed: int = 0
+    exact_max_n: int = AUTO_EXACT_MAX_N
 
 
 @dataclass
@@ -139,7 +147,7 @@ def solve(request):
     options = dict(METHOD_OPTIONS) if r.options is None else r.options
     n, d = r.points.shape
     plan = plan_method(n, d, r.method, r.caller, parity=r.parity, options=options,
-                       precision=r.precision)
+                       precision=r.precision, exact_max_n=r.exact_max_n)
     if (plan.method == "exact" and r.torch_device is not None and r.operator == "diffusion"
             and not r.reference_float32):
         spectrum = torch_exact_spectrum_or_none(r.points, r.sigma, r.alpha, r.torch_device,
