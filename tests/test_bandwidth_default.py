@@ -158,3 +158,26 @@ def test_median_rule_kept():
     Z = np.random.default_rng(12).normal(size=(150, 4))
     assert resolve_bandwidth(Z, "median") == pytest.approx(np.median(pdist(Z)), rel=1e-12)
     assert infolens.dse(Z, sigma="median", return_result=True).params["sigma_rule"] == "median"
+
+
+def test_rule_bandwidths_are_remembered_only_for_identical_inputs(monkeypatch):
+    import infolens.kernels.bandwidth as bandwidth
+
+    calls = []
+    original = bandwidth.resolve_bandwidth
+
+    def counted(X, rule, caller="dse"):
+        calls.append(rule)
+        return original(X, rule, caller)
+
+    monkeypatch.setattr(bandwidth, "resolve_bandwidth", counted)
+    monkeypatch.setattr(bandwidth, "_REMEMBERED", type(bandwidth._REMEMBERED)())
+    X = np.random.default_rng(7).normal(size=(120, 4))
+    first = bandwidth.unit_scaled_bandwidth(X, "knn", "dse")[1]
+    again = bandwidth.unit_scaled_bandwidth(X.copy(), "knn", "dse")[1]
+    assert again == first and calls == ["knn"]
+    Y = X.copy()
+    Y[0, 0] += 1e-9  # one changed entry: computed afresh
+    bandwidth.unit_scaled_bandwidth(Y, "knn", "dse")
+    bandwidth.unit_scaled_bandwidth(X, "median", "dse")  # another rule: afresh
+    assert calls == ["knn", "knn", "median"]

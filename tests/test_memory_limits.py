@@ -116,6 +116,7 @@ def test_a_memory_error_choosing_the_bandwidth_becomes_a_clear_error(monkeypatch
         raise MemoryError
 
     monkeypatch.setattr(bandwidth, f"_{rule}_rule", boom)
+    monkeypatch.setattr(bandwidth, "_REMEMBERED", type(bandwidth._REMEMBERED)())
     X = np.random.default_rng(0).normal(size=(50, 3))
     with pytest.raises(memory.InsufficientMemoryError,
                        match=f"dse: choosing the bandwidth sigma='{rule}' for 50 x 3 rows.*"

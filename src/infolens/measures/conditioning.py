@@ -307,7 +307,7 @@ class PartitionMI:
 
 
 def partition_mi(Z, partition, entropy_of, *, n_repeats, random_state, parity, max_n, caller,
-                 workers=1):
+                 workers=1, entropy_many=None):
     """Compute the size-matched partition MI.
 
     Parameters
@@ -331,6 +331,10 @@ def partition_mi(Z, partition, entropy_of, *, n_repeats, random_state, parity, m
         Threads evaluating the entropies at once (not under ``parity``, whose
         draws depend on the order of evaluation).  ``entropy_of`` must then be
         safe to call from several threads.
+    entropy_many : callable, optional
+        ``entropy_many(Z, subsets)``, for a list of row-index arrays, returns for
+        each either ``(value, standard_error)`` or None where ``entropy_of`` must be
+        asked instead (not under ``parity``; subsets above ``max_n`` never go to it).
     """
     counts = partition.counts
     if counts.min() < 2 and partition.kind != "scalar":
@@ -355,8 +359,16 @@ def partition_mi(Z, partition, entropy_of, *, n_repeats, random_state, parity, m
         values = _parity_entropies(Z, partition, capped_entropy, n_repeats, random_state,
                                    py_rng)
     else:
+        many = None
+        if entropy_many is not None:
+            def many(subsets):
+                fits = [max_n is None or len(rows) <= max_n for rows in subsets]
+                found = iter(entropy_many(Z, [r for r, ok in zip(subsets, fits) if ok]))
+                out = [next(found) if ok else None for ok in fits]
+                return [None if f is None else (f[0], 0.0 if f[1] is None else float(f[1]))
+                        for f in out]
         values = _drawn_entropies(Z, partition, capped_entropy, n_repeats, random_state,
-                                  workers)
+                                  workers, many)
     groups = []
     estimator_error = []  # per group: SE of its conditional term + SE of its subsets' mean
     for (label, idx), found in zip(partition.indices(), values):
@@ -403,10 +415,10 @@ def _parity_entropies(Z, partition, entropy, n_repeats, random_state, py_rng):
     return out
 
 
-def _drawn_entropies(Z, partition, entropy, n_repeats, random_state, workers):
+def _drawn_entropies(Z, partition, entropy, n_repeats, random_state, workers, many=None):
     """As :func:`_parity_entropies` with infolens's draws (one generator per group,
     ``[random_state, k]``), all made before any entropy is evaluated, so that
-    ``workers`` threads can evaluate them in any order."""
+    ``many`` can take them at once and ``workers`` threads the rest in any order."""
     n = Z.shape[0]
     jobs = []
     for k, (label, idx) in enumerate(partition.indices()):
@@ -417,12 +429,17 @@ def _drawn_entropies(Z, partition, entropy, n_repeats, random_state, workers):
         jobs.append([idx] + [np.sort(rng.choice(n, idx.size, replace=False))
                              for _ in range(n_repeats)])
     flat = [rows for job in jobs if job is not None for rows in job]
-    if workers > 1 and len(flat) > 1:
+    found = many(flat) if many is not None else [None] * len(flat)
+    todo = [i for i, value in enumerate(found) if value is None]
+    if workers > 1 and len(todo) > 1:
         with ThreadPoolExecutor(workers) as pool:
             # each thread runs in a copy of this context (thread settings included)
-            found = list(pool.map(lambda rows: contextvars.copy_context().run(entropy, Z[rows]),
-                                  flat))
+            rest = pool.map(lambda i: contextvars.copy_context().run(entropy, Z[flat[i]]),
+                            todo)
+            for i, value in zip(todo, rest):
+                found[i] = value
     else:
-        found = [entropy(Z[rows]) for rows in flat]
+        for i in todo:
+            found[i] = entropy(Z[flat[i]])
     found = iter(found)
     return [None if job is None else [next(found) for _ in job] for job in jobs]

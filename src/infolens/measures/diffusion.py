@@ -22,6 +22,7 @@ from infolens.core.result import build_result, stopwatch
 from infolens.core.validation import check_bool, check_embeddings
 from infolens.kernels.gaussian import diffusion_operator
 from infolens.measures.spectral_settings import PRESETS, SpectralSettings, partition_measure
+from infolens.spectrum.batched import BATCH_MAX_N, small_dse_many
 from infolens.spectrum.exact import spectral_entropy
 from infolens.spectrum.planning import check_exact_memory
 from infolens.spectrum.solve import solve
@@ -309,10 +310,27 @@ def dsmi(
 
         return entropy
 
+    def entropy_many_for(sigma):
+        def many(rows, subsets):
+            small = [2 <= len(r) <= BATCH_MAX_N for r in subsets]
+            values = iter(small_dse_many(rows, [r for r, ok in zip(subsets, small) if ok],
+                                         sigma, alpha=s.alpha, t=s.t,
+                                         keep_trivial=s.keep_trivial, log_base=s.log_base)
+                          if any(small) else [])
+            return [(next(values), None, "exact") if ok else None for ok in small]
+
+        return many
+
+    # The stacked exact solve of small subsets gives what the exact path would: not under
+    # the reference preset (its own epsilon and draws), nor where options ask otherwise.
+    stacked = (not matrix_entry and not s.parity and s.method in ("auto", "exact")
+               and s.precision == "float64" and s.torch_device is None
+               and s.options.get("cache_dir") is None)
     result = partition_measure(s, Z, Y, y_kind=y_kind, n_clusters=n_clusters,
                                n_repeats=n_repeats, return_result=True,
                                entropy_for=entropy_for, matrix_entry=matrix_entry,
-                               parallel=True)
+                               parallel=True,
+                               entropy_many_for=entropy_many_for if stacked else None)
     _subset_interval(result, n_repeats)
     return result if return_result else result.value
 

@@ -207,7 +207,7 @@ def subset_workers(s, largest, n_entropies):
 
 
 def partition_measure(s, Z, Y, *, y_kind, n_clusters, n_repeats, return_result, entropy_for,
-                      parallel=False, **extra_params):
+                      parallel=False, entropy_many_for=None, **extra_params):
     """Shared body of DSMI and ASMI: validate, partition ``Y``, resolve one bandwidth on
     all of ``Z`` and compute the size-matched partition MI.
 
@@ -224,6 +224,11 @@ def partition_measure(s, Z, Y, *, y_kind, n_clusters, n_repeats, return_result, 
     parallel : bool
         The entropies may be evaluated by several threads at once
         (:func:`subset_workers` decides how many).
+    entropy_many_for : callable, optional
+        ``entropy_many_for(sigma)`` returns a function of the rows and a list of
+        subsets (row indices) giving, for each, ``(value, standard_error or None,
+        method used)`` or None (see ``entropy_many`` of
+        :func:`~infolens.measures.conditioning.partition_mi`).
     **extra_params
         Recorded in the result's ``params``.
 
@@ -251,6 +256,19 @@ def partition_measure(s, Z, Y, *, y_kind, n_clusters, n_repeats, return_result, 
             methods.append(method)
             return value, se
 
+        many = None
+        if entropy_many_for is not None:
+            batch = entropy_many_for(sigma)
+
+            def many(rows, subsets):
+                out = []
+                for found in batch(rows, subsets):
+                    if found is not None:
+                        methods.append(found[2])
+                        found = found[:2]
+                    out.append(found)
+                return out
+
         largest = int(partition.counts.max())
         workers = subset_workers(s, largest, partition.counts.size * (n_repeats + 1)) \
             if parallel else 1
@@ -260,7 +278,8 @@ def partition_measure(s, Z, Y, *, y_kind, n_clusters, n_repeats, return_result, 
                 thread_limit(largest):
             terms = partition_mi(X, partition, entropy_with_error, n_repeats=n_repeats,
                                  random_state=s.random_state, parity=s.parity,
-                                 max_n=s.max_n, caller=caller, workers=workers)
+                                 max_n=s.max_n, caller=caller, workers=workers,
+                                 entropy_many=many)
     params = s.params(methods[-1] if methods else "exact", y_kind=partition.kind,
                       n_clusters=n_clusters, n_repeats=n_repeats, **extra_params)
     details = {"groups": terms.groups, "standard_error": terms.standard_error,
