@@ -17,8 +17,9 @@ from infolens.core.validation import (
     check_bool, check_embeddings, check_int, check_option, check_reference, resolve_base,
 )
 from infolens.measures.conditioning import (
-    REFERENCE_KINDS, bin_details, cap_rows, partition_mi, partition_reference, scalar_bins,
+    REFERENCE_KINDS, bin_details, cap_rows, partition_reference, scalar_bins,
 )
+from infolens.measures.partition_mi import partition_mi
 from infolens.measures.spectral_settings import PRESETS, REFERENCE_MAX_N
 
 __all__ = ["cse", "csmi"]

@@ -31,10 +31,10 @@ from infolens.measures.conditioning import (
     REFERENCE_KINDS,
     bin_details,
     cap_rows,
-    partition_mi,
     partition_reference,
     scalar_bins,
 )
+from infolens.measures.partition_mi import partition_mi
 from infolens.spectrum.planning import (
     METHODS,
     SUBSET_EXACT_MAX_N,
@@ -228,7 +228,7 @@ def partition_measure(s, Z, Y, *, y_kind, n_clusters, n_repeats, return_result, 
         ``entropy_many_for(sigma)`` returns a function of the rows and a list of
         subsets (row indices) giving, for each, ``(value, standard_error or None,
         method used)`` or None (see ``entropy_many`` of
-        :func:`~infolens.measures.conditioning.partition_mi`).
+        :func:`~infolens.measures.partition_mi.partition_mi`).
     **extra_params
         Recorded in the result's ``params``.
 
