@@ -64,3 +64,40 @@ def test_method_options_given_by_the_user_win(large_classes):
     exact = infolens.dsmi(Z, y, method="exact")
     assert more.value != default.value
     assert abs(more.value - exact) <= abs(default.value - exact) + 1e-3
+
+
+def test_several_threads_give_the_values_of_one(monkeypatch, large_classes):
+    import infolens.measures.spectral_settings as settings
+
+    Z, y = large_classes
+    monkeypatch.setattr(settings, "choose_threads", lambda n: 2)
+    assert settings.subset_workers(settings.SpectralSettings(
+        "dsmi", Z, preset="infolens", sigma="knn", t=1, alpha=0.0, base=2, keep_trivial=True,
+        max_n="auto", method="auto", precision="auto", random_state=0), 800, 18) == 2
+    two = infolens.dsmi(Z, y, return_result=True)
+    monkeypatch.setattr(settings, "choose_threads", lambda n: 1)
+    one = infolens.dsmi(Z, y, return_result=True)
+    # one BLAS thread per worker sums in another order: equal to rounding
+    assert two.value == pytest.approx(one.value, abs=1e-8)
+    for a, b in zip(two.details["groups"], one.details["groups"]):
+        np.testing.assert_allclose(a["subsets"], b["subsets"], atol=1e-8)
+
+
+def test_an_error_in_one_thread_reaches_the_caller(monkeypatch, large_classes):
+    import infolens.measures.diffusion as diffusion
+    import infolens.measures.spectral_settings as settings
+
+    Z, y = large_classes
+    monkeypatch.setattr(settings, "choose_threads", lambda n: 2)
+    original, calls = diffusion._dse_value, []
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise MemoryError("subset 3")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(diffusion, "_dse_value", failing)
+    with pytest.raises(MemoryError, match="subset 3"):
+        infolens.dsmi(Z, y)
+    assert len(calls) < 18  # the entropies not yet started were dropped

@@ -178,12 +178,16 @@ def _drawn_entropies(Z, partition, entropy, n_repeats, random_state, workers, ma
     found = many(flat) if many is not None else [None] * len(flat)
     todo = [i for i, value in enumerate(found) if value is None]
     if workers > 1 and len(todo) > 1:
-        with ThreadPoolExecutor(workers) as pool:
+        pool = ThreadPoolExecutor(workers)
+        try:
             # each thread runs in a copy of this context (thread settings included)
             rest = pool.map(lambda i: contextvars.copy_context().run(entropy, Z[flat[i]]),
                             todo)
             for i, value in zip(todo, rest):
                 found[i] = value
+        finally:
+            # on an error or Ctrl-C, drop the entropies not yet started
+            pool.shutdown(wait=True, cancel_futures=True)
     else:
         for i in todo:
             found[i] = entropy(Z[flat[i]])
