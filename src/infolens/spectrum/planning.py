@@ -71,7 +71,7 @@ SUBSET_EXACT_MAX_N = 600
 
 #: The SLQ budget of one DSMI subset entropy under ``method="auto"`` (options a
 #: user sets in ``method_options`` take precedence).
-SUBSET_SLQ_OPTIONS = {"n_probes": 8, "n_steps": 12, "max_batches": 1}
+SUBSET_SLQ_OPTIONS = {"n_probes": 8, "n_steps": 12, "max_batches": 1, "storage": "dense32"}
 
 #: Below this many points ``method="slq"`` computes exactly: an exact solve takes
 #: milliseconds there, and a Krylov space of at most ``n / 2`` dimensions with a

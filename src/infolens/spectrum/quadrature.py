@@ -2,7 +2,8 @@
 
 Used by :mod:`infolens.spectrum.slq`: per-probe estimates of ``Z = tr |M|^t``
 and ``G = tr(|M|^t log |M|^t)`` on the Ritz values (with Krylov-aware
-deflation of converged Ritz pairs), DSE with its probe standard error (delta
+deflation of converged Ritz pairs, and control variates from the exact
+traces of ``1, M, M^2``), DSE with its probe standard error (delta
 method), the geometric-tail estimate of the quadrature error, and the
 float-rounding error model of operators multiplied in float32.
 """
@@ -151,17 +152,19 @@ def control_variate(W, theta, converged, functions, estimates, moments):
     b = W.shape[0]
     # Leave-one-out fits: probe j's correction uses a quadratic fitted to the
     # density of the other probes, so it does not chase probe j's own noise
-    # (a fit that includes it biases the corrected mean by O(1 / b)).
-    others = (W[:, rest].sum(axis=0)[None, :] - W[:, rest]) / max(b - 1, 1)
+    # (a fit that includes it biases the corrected mean by O(1 / b)).  The
+    # basis is taken in x / max|x| (columns of comparable size) and the 3 x 3
+    # weighted normal equations of all probes are solved at once.
+    others = (W[:, rest].sum(axis=0)[None, :] - W[:, rest]) / (b - 1) if b > 1 \
+        else density[None, :]
+    scale = max(float(np.abs(theta[rest]).max()), 1e-300) ** -np.arange(3.0)
+    phi = basis[rest] * scale
+    gram = np.einsum("jk,ka,kc->jac", others, phi, phi)
+    inverse = np.linalg.pinv(gram, hermitian=True)
     out = []
     for values, per_probe in zip(functions, estimates):
-        corrected = np.empty(b)
-        for j in range(b):
-            root = np.sqrt(np.maximum(others[j] if b > 1 else density, 0.0))
-            coef = np.linalg.lstsq(basis[rest] * root[:, None], values[rest] * root,
-                                   rcond=None)[0]
-            corrected[j] = per_probe[j] - excess[j] @ coef
-        out.append(corrected)
+        coef = np.einsum("jac,jc->ja", inverse, (others * values[rest]) @ phi)
+        out.append(per_probe - np.einsum("ja,ja->j", excess * scale, coef))
     return tuple(out)
 
 
