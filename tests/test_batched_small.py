@@ -50,3 +50,24 @@ def test_dsmi_on_small_classes_equals_the_one_by_one_path(monkeypatch):
     assert fast.params["method"] == slow.params["method"] == "exact"
     for a, b in zip(fast.details["groups"], slow.details["groups"]):
         np.testing.assert_allclose(a["subsets"], b["subsets"], atol=1e-10)
+
+
+def test_stacks_are_chunked_and_large_sets_go_one_by_one(monkeypatch):
+    import infolens.spectrum.batched as batched
+
+    rng = np.random.default_rng(2)
+    Z = rng.normal(size=(300, 5))
+    subsets = [rng.choice(300, k, replace=False) for k in (5, 30, 60, 7, 90)]
+    whole = small_dse_many(Z, subsets, 1.0, alpha=0.0, t=1, keep_trivial=True, log_base=1.0)
+    monkeypatch.setattr(batched, "STACK_BYTES", 1)  # one subset per stack
+    chunked = small_dse_many(Z, subsets, 1.0, alpha=0.0, t=1, keep_trivial=True, log_base=1.0)
+    np.testing.assert_allclose(chunked, whole, atol=1e-12)
+    labels = rng.integers(0, 4, 300)
+    stacked = infolens.dsmi(Z, labels, return_result=True)
+    monkeypatch.setattr(diffusion, "BATCH_MAX_ROWS", 100)  # 300 rows: one by one
+    alone = infolens.dsmi(Z, labels, return_result=True)
+    assert stacked.value == pytest.approx(alone.value, abs=1e-10)
+
+    monkeypatch.setattr(batched, "BATCH_MAX_ROWS", 10)
+    with pytest.raises(ValueError, match="kernel of at most 10 rows"):
+        small_dse_many(Z, subsets, 1.0, alpha=0.0, t=1, keep_trivial=True, log_base=1.0)

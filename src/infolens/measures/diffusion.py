@@ -22,7 +22,7 @@ from infolens.core.result import build_result, stopwatch
 from infolens.core.validation import check_bool, check_embeddings
 from infolens.kernels.gaussian import diffusion_operator
 from infolens.measures.spectral_settings import PRESETS, SpectralSettings, partition_measure
-from infolens.spectrum.batched import BATCH_MAX_N, small_dse_many
+from infolens.spectrum.batched import BATCH_MAX_N, BATCH_MAX_ROWS, small_dse_many
 from infolens.spectrum.exact import spectral_entropy
 from infolens.spectrum.planning import check_exact_memory
 from infolens.spectrum.solve import solve
@@ -312,6 +312,8 @@ def dsmi(
 
     def entropy_many_for(sigma):
         def many(rows, subsets):
+            if rows.shape[0] > BATCH_MAX_ROWS:  # the whole kernel would be too large
+                return [None] * len(subsets)
             small = [2 <= len(r) <= BATCH_MAX_N for r in subsets]
             values = iter(small_dse_many(rows, [r for r, ok in zip(subsets, small) if ok],
                                          sigma, alpha=s.alpha, t=s.t,

@@ -20,11 +20,18 @@ from infolens.core.formulas import shannon_of_weights
 from infolens.kernels.distances import squared_distances
 from infolens.kernels.gaussian import gaussian_affinity
 
-__all__ = ["BATCH_MAX_N", "small_dse_many"]
+__all__ = ["BATCH_MAX_N", "BATCH_MAX_ROWS", "small_dse_many"]
 
 #: Largest subset solved in a stack (above this size one solve outweighs its call
 #: overhead, and the stack would hold ``subsets x BATCH_MAX_N^2`` floats).
 BATCH_MAX_N = 256
+
+#: Largest set whose whole kernel is built once for its subsets (128 MiB in float64);
+#: larger sets take the one-by-one path.
+BATCH_MAX_ROWS = 4096
+
+#: Bytes of one stack of subsets (a few temporaries of this size exist at once).
+STACK_BYTES = 32 * 2**20
 
 
 def small_dse_many(Z, subsets, sigma, *, alpha, t, keep_trivial, log_base):
@@ -33,7 +40,8 @@ def small_dse_many(Z, subsets, sigma, *, alpha, t, keep_trivial, log_base):
     Parameters
     ----------
     Z : ndarray of shape (n, d)
-        All points, units of ``sigma``.
+        All points, units of ``sigma``; the kernel of the rows the subsets use
+        is built once, so at most ``BATCH_MAX_ROWS`` of them.
     subsets : list of ndarray of int
         Row indices of each subset, 2 to ``BATCH_MAX_N`` distinct rows each.
     sigma : float
@@ -57,13 +65,26 @@ def small_dse_many(Z, subsets, sigma, *, alpha, t, keep_trivial, log_base):
         raise ValueError(f"small_dse_many takes subsets of 2 to {BATCH_MAX_N} rows; got "
                          f"sizes {sizes.min()} to {sizes.max()}")
     used = np.unique(np.concatenate(subsets))
+    if used.size > BATCH_MAX_ROWS:
+        raise ValueError(f"small_dse_many builds the kernel of at most {BATCH_MAX_ROWS} rows; "
+                         f"the subsets use {used.size}")
     K = gaussian_affinity(squared_distances(np.asarray(Z, dtype=np.float64)[used]), sigma)
     position = np.empty(int(used.max()) + 1, dtype=np.intp)
     position[used] = np.arange(used.size)
     m = int(sizes.max())
+    chunk = max(1, STACK_BYTES // (8 * m * m))
+    return np.concatenate([
+        _stacked_entropies(K, [position[rows] for rows in subsets[i:i + chunk]],
+                           sizes[i:i + chunk], m, alpha=alpha, t=t, keep_trivial=keep_trivial,
+                           log_base=log_base)
+        for i in range(0, len(subsets), chunk)])
+
+
+def _stacked_entropies(K, subsets, sizes, m, *, alpha, t, keep_trivial, log_base):
+    """:func:`small_dse_many` for subsets given as rows of the kernel ``K``, in one stack."""
     index = np.zeros((len(subsets), m), dtype=np.intp)
     valid = np.arange(m)[None, :] < sizes[:, None]
-    index[valid] = position[np.concatenate(subsets)]
+    index[valid] = np.concatenate(subsets)
     mask = valid[:, :, None] & valid[:, None, :]
     stack = np.where(mask, K[index[:, :, None], index[:, None, :]], 0.0)
     row_sums = stack.sum(axis=2)
