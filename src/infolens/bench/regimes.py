@@ -25,7 +25,7 @@ INIT_TIE_BITS = 1e-3
 #: CPU seconds one run of the full study takes on one core, and of the quick run
 #: (measured: ``benchmarks/RESULTS.md``, "Training-dynamics demo"); the time
 #: estimates printed by ``infolens demo`` and its ``--help`` come from here.
-RUN_CPU_S = {False: 30.0, True: 6.0}
+RUN_CPU_S = {False: 10.0, True: 6.0}
 #: Fixed cost of a study: imports, data, the report and its figures (CPU seconds).
 STUDY_OVERHEAD_S = 25.0
 
