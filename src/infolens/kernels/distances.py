@@ -81,8 +81,6 @@ def _redo_cancelled(out, A_rows, sq_rows, BT, sq_cols, xp):
     if not near.any():  # the usual case; ``any`` is ten times cheaper than ``nonzero``
         return
     rows, cols = xp.nonzero(near)
-    if not rows.shape[0]:
-        return
     suspect = out[rows, cols] <= CANCELLATION * (sq_rows[rows] + sq_cols[cols])
     rows, cols = rows[suspect], cols[suspect]
     for start in range(0, rows.shape[0], _REDO_CHUNK):
@@ -132,6 +130,6 @@ def squared_distances(A, B=None, xp=None):
     out = squared_distance_block(Ac, xp.row_sq_norms(Ac), xp.transpose_copy(Bc),
                                  xp.row_sq_norms(Bc), xp,
                                  self_offset=0 if same and xp is NUMPY else None)
-    if same:
+    if same and xp is not NUMPY:  # numpy's diagonal is already exactly 0
         xp.fill_diagonal_(out, 0.0)
     return out

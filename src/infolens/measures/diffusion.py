@@ -314,12 +314,12 @@ def dsmi(
         def many(rows, subsets):
             if rows.shape[0] > BATCH_MAX_ROWS:  # the whole kernel would be too large
                 return [None] * len(subsets)
-            small = [2 <= len(r) <= BATCH_MAX_N for r in subsets]
+            small = [len(r) <= BATCH_MAX_N for r in subsets]
             values = iter(small_dse_many(rows, [r for r, ok in zip(subsets, small) if ok],
                                          sigma, alpha=s.alpha, t=s.t,
                                          keep_trivial=s.keep_trivial, log_base=s.log_base)
                           if any(small) else [])
-            return [(next(values), None, "exact") if ok else None for ok in small]
+            return [next(values) if ok else None for ok in small]
 
         return many
 

@@ -328,10 +328,9 @@ def ksg_mi(Z, Y, *, k=3, algorithm=1, y_kind="auto", preprocess="auto",
         if kind == "labels":
             nats, used = _ross(X, Yv, k)
         else:
-            Yc = Yv
             if jitter > 0:
-                Yc = Yc + jitter * rng.standard_normal(Yc.shape)
-            nats, used = _ksg(X, Yc, k, algorithm), n
+                Yv = Yv + jitter * rng.standard_normal(Yv.shape)
+            nats, used = _ksg(X, Yv, k, algorithm), n
     params = {"k": k, "algorithm": algorithm, "y_kind": kind,
               "preprocess": preprocess, "jitter": jitter, "base": base,
               "random_state": random_state}

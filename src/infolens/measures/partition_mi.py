@@ -79,8 +79,8 @@ def partition_mi(Z, partition, entropy_of, *, n_repeats, random_state, parity, m
         safe to call from several threads.
     entropy_many : callable, optional
         ``entropy_many(Z, subsets)``, for a list of row-index arrays, returns for
-        each either ``(value, standard_error)`` or None where ``entropy_of`` must be
-        asked instead (not under ``parity``; subsets above ``max_n`` never go to it).
+        each what ``entropy_of`` would, or None where ``entropy_of`` must be asked
+        instead (not under ``parity``; subsets above ``max_n`` never go to it).
     """
     counts = partition.counts
     if counts.min() < 2 and partition.kind != "scalar":
@@ -94,12 +94,9 @@ def partition_mi(Z, partition, entropy_of, *, n_repeats, random_state, parity, m
     py_rng = random.Random()
 
     def capped_entropy(X):
-        """(value, standard error or 0) of the entropy of ``X``."""
         X = cap_rows(X, max_n, random_state=0 if parity else random_state, parity=parity,
                      py_rng=py_rng)
-        out = entropy_of(X)
-        value, se = out if isinstance(out, tuple) else (out, None)
-        return value, 0.0 if se is None else float(se)
+        return _value_and_error(entropy_of(X))
 
     if parity:
         values = _parity_entropies(Z, partition, capped_entropy, n_repeats, random_state,
@@ -111,8 +108,7 @@ def partition_mi(Z, partition, entropy_of, *, n_repeats, random_state, parity, m
                 fits = [max_n is None or len(rows) <= max_n for rows in subsets]
                 found = iter(entropy_many(Z, [r for r, ok in zip(subsets, fits) if ok]))
                 out = [next(found) if ok else None for ok in fits]
-                return [None if f is None else (f[0], 0.0 if f[1] is None else float(f[1]))
-                        for f in out]
+                return [None if f is None else _value_and_error(f) for f in out]
         values = _drawn_entropies(Z, partition, capped_entropy, n_repeats, random_state,
                                   workers, many)
     groups = []
@@ -140,6 +136,12 @@ def partition_mi(Z, partition, entropy_of, *, n_repeats, random_state, parity, m
                    if g["n"] > 1)
     se = float(np.sqrt(var)) if n_repeats > 1 or var > 0 else None
     return PartitionMI(value, groups, se)
+
+
+def _value_and_error(out):
+    """``(value, standard error or 0)`` of what an entropy function returned."""
+    value, se = out if isinstance(out, tuple) else (out, None)
+    return value, 0.0 if se is None else float(se)
 
 
 def _parity_entropies(Z, partition, entropy, n_repeats, random_state, py_rng):

@@ -225,10 +225,10 @@ def partition_measure(s, Z, Y, *, y_kind, n_clusters, n_repeats, return_result, 
         The entropies may be evaluated by several threads at once
         (:func:`subset_workers` decides how many).
     entropy_many_for : callable, optional
-        ``entropy_many_for(sigma)`` returns a function of the rows and a list of
-        subsets (row indices) giving, for each, ``(value, standard_error or None,
-        method used)`` or None (see ``entropy_many`` of
-        :func:`~infolens.measures.partition_mi.partition_mi`).
+        ``entropy_many_for(sigma)`` returns the ``entropy_many`` of
+        :func:`~infolens.measures.partition_mi.partition_mi`: exact entropies of
+        the subsets it can take at once (the result's method is that of the
+        others, or "exact" when it took them all).
     **extra_params
         Recorded in the result's ``params``.
 
@@ -256,19 +256,7 @@ def partition_measure(s, Z, Y, *, y_kind, n_clusters, n_repeats, return_result, 
             methods.append(method)
             return value, se
 
-        many = None
-        if entropy_many_for is not None:
-            batch = entropy_many_for(sigma)
-
-            def many(rows, subsets):
-                out = []
-                for found in batch(rows, subsets):
-                    if found is not None:
-                        methods.append(found[2])
-                        found = found[:2]
-                    out.append(found)
-                return out
-
+        many = None if entropy_many_for is None else entropy_many_for(sigma)
         largest = int(partition.counts.max())
         workers = subset_workers(s, largest, partition.counts.size * (n_repeats + 1)) \
             if parallel else 1

@@ -85,7 +85,6 @@ QUADRATURE_TOL = 2e-4
 SE_FLOOR = 1e-8
 
 
-
 @dataclass
 class SLQEstimate:
     """Result of :func:`slq_entropy`.
@@ -284,8 +283,7 @@ def slq_entropy(op, t, *, keep_trivial=True, n_probes=None, n_steps=None, seed=0
             prev2s.append(prev2)
             prev4s.append(prev4)
             steps.append(k)
-            H, se_probe, Z, G = combine(np.concatenate([q.Zj for q in lasts]),
-                                        np.concatenate([q.Gj for q in lasts]))
+            H, se_probe, Z, G = _pooled(lasts)
             if se_probe <= target_se or len(lasts) == max_batches:
                 break
             if bar is not None:
@@ -295,13 +293,8 @@ def slq_entropy(op, t, *, keep_trivial=True, n_probes=None, n_steps=None, seed=0
             bar.close()
     bias = 0.0
     if all(p is not None for p in prevs):
-        H1, H2 = (combine(np.concatenate([q.Zj for q in qs]),
-                          np.concatenate([q.Gj for q in qs]))[0] for qs in (prevs, prev2s))
-        H4 = None
-        if all(p is not None for p in prev4s):
-            H4 = combine(np.concatenate([q.Zj for q in prev4s]),
-                         np.concatenate([q.Gj for q in prev4s]))[0]
-        bias = quadrature_error(H, H1, H2, H4)
+        H4 = _pooled(prev4s)[0] if all(p is not None for p in prev4s) else None
+        bias = quadrature_error(H, _pooled(prevs)[0], _pooled(prev2s)[0], H4)
     delta = float(getattr(op, "noise_level", 0.0) or 0.0)
     precision_error, log_z_rounding = rounding_error(lasts, t, keep_trivial, delta)
     se = float(np.sqrt(se_probe**2 + bias**2 + precision_error**2 + SE_FLOOR**2))
@@ -318,6 +311,11 @@ def slq_entropy(op, t, *, keep_trivial=True, n_probes=None, n_steps=None, seed=0
                  "precision_error_estimate": precision_error,
                  "log_z_standard_error": _log_z_error(lasts, prevs, prev2s, log_z_rounding)},
     )
+
+
+def _pooled(quads):
+    """:func:`~infolens.spectrum.quadrature.combine` of the probes of several batches."""
+    return combine(np.concatenate([q.Zj for q in quads]), np.concatenate([q.Gj for q in quads]))
 
 
 def _log_z_error(lasts, prevs, prev2s, rounding):
