@@ -459,6 +459,22 @@ def test_unknown_batch_measure_lists_only_measures(tmp_path, capsys, monkeypatch
     assert "dse" in known and "set_progress" not in known and "list_methods" not in known
 
 
+def test_dsmi_standard_error_names_the_slq_spectra_when_subsets_take_them(tmp_path, capsys):
+    from infolens.spectrum.planning import SUBSET_EXACT_MAX_N
+
+    rng = np.random.default_rng(3)
+    labels = np.repeat([0, 1], SUBSET_EXACT_MAX_N + 50)
+    np.save(tmp_path / "z.npy", rng.normal(size=(labels.size, 4)) + 2.0 * labels[:, None])
+    np.save(tmp_path / "y.npy", labels)
+    code, out, err = _run(["dsmi", tmp_path / "z.npy", "--labels", tmp_path / "y.npy"], capsys)
+    assert code == 0, err
+    assert "of the random subsets and their SLQ spectra" in out
+    code, out, err = _run(["dsmi", tmp_path / "z.npy", "--labels", tmp_path / "y.npy",
+                           "--method", "exact"], capsys)
+    assert code == 0, err
+    assert "of the random subsets," in out
+
+
 def test_dsmi_says_what_each_interval_covers_and_ci_adds_a_sampling_interval(tmp_path, capsys):
     rng = np.random.default_rng(2)
     labels = np.repeat(np.arange(3), 40)

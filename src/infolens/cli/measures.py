@@ -95,8 +95,9 @@ def details_text(result, n_samples):
     if se is not None and np.isfinite(se):
         if "subset_interval_95" in result.details:
             low, high = result.details["subset_interval_95"]
-            parts.append(f"Monte-Carlo s.e. {se:.2g} of the random subsets, 95% t-interval "
-                         f"over subsets [{low:.4f}, {high:.4f}]")
+            spectra = " and their SLQ spectra" if p.get("method") in ("slq", "sparse") else ""
+            parts.append(f"Monte-Carlo s.e. {se:.2g} of the random subsets{spectra}, 95% "
+                         f"t-interval over subsets [{low:.4f}, {high:.4f}]")
         else:
             low, high = result.interval(0.95)
             parts.append(f"s.e. {se:.2g} of the stochastic estimate (not of the data), 95% "
